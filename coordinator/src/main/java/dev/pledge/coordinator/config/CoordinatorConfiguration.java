@@ -1,0 +1,116 @@
+package dev.pledge.coordinator.config;
+
+import dev.pledge.coordinator.api.PublicUrl;
+import dev.pledge.coordinator.api.RequestLimitFilter;
+import dev.pledge.coordinator.failpoint.Failpoints;
+import dev.pledge.coordinator.log.DecisionLog;
+import dev.pledge.coordinator.log.FileDecisionLog;
+import dev.pledge.coordinator.participant.HttpParticipantGateway;
+import dev.pledge.coordinator.security.TokenStore;
+import dev.pledge.coordinator.txn.ParticipantGateway;
+import dev.pledge.coordinator.txn.TransactionEngine;
+import dev.pledge.coordinator.resources.ResourceRegistry;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.Ordered;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** Wires the coordinator's parts; the engine is started (log replayed, epoch forced) before the web server opens. */
+@Configuration
+public class CoordinatorConfiguration {
+
+    @Bean
+    Clock clock() {
+        return Clock.systemUTC();
+    }
+
+    @Bean(destroyMethod = "shutdownNow")
+    ScheduledExecutorService pledgeScheduler() {
+        AtomicInteger n = new AtomicInteger();
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(2, r -> {
+            Thread t = new Thread(r, "pledge-scheduler-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        executor.setRemoveOnCancelPolicy(true);
+        return executor;
+    }
+
+    @Bean(destroyMethod = "shutdownNow")
+    ExecutorService participantCallExecutor() {
+        AtomicInteger n = new AtomicInteger();
+        return Executors.newFixedThreadPool(4, r -> {
+            Thread t = new Thread(r, "pledge-participant-io-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    @Bean(destroyMethod = "close")
+    DecisionLog decisionLog(PledgeProperties props) {
+        return new FileDecisionLog(props.dataDir().resolve("log"));
+    }
+
+    @Bean
+    ParticipantGateway participantGateway(PledgeProperties props, JsonMapper json, TokenStore tokens,
+                                          ExecutorService participantCallExecutor) {
+        String token = props.security().callbackToken() != null ? props.security().callbackToken()
+                : tokens.bootstrapToken().orElse(null);
+        return new HttpParticipantGateway(json, token, props.participant().connectTimeout(),
+                props.participant().callTimeout(), participantCallExecutor);
+    }
+
+    @Bean(destroyMethod = "close")
+    ResourceRegistry resourceRegistry(PledgeProperties props, Clock clock) {
+        return new ResourceRegistry(props, clock);
+    }
+
+    @Bean
+    TransactionEngine transactionEngine(PledgeProperties props, DecisionLog decisionLog, ParticipantGateway gateway,
+                                        ResourceRegistry resources, Clock clock, ScheduledExecutorService pledgeScheduler)
+            throws IOException {
+        Failpoints.arm(props.failpoint().name(), Failpoints.Action.valueOf(props.failpoint().action().toUpperCase()),
+                props.failpoint().skip());
+        TransactionEngine engine = new TransactionEngine(props, decisionLog, gateway, resources, props.resources().keySet(),
+                clock, pledgeScheduler);
+        engine.start();
+        return engine;
+    }
+
+    @Bean
+    PublicUrl publicUrl(PledgeProperties props) {
+        return new PublicUrl(props);
+    }
+
+    @Bean
+    FilterRegistrationBean<RequestLimitFilter> requestLimitFilter(PledgeProperties props, JsonMapper json) {
+        FilterRegistrationBean<RequestLimitFilter> registration =
+                new FilterRegistrationBean<>(new RequestLimitFilter(props.security().maxRequestBytes(), json));
+        registration.setOrder(Ordered.HIGHEST_PRECEDENCE + 10);
+        return registration;
+    }
+
+    @Bean
+    MeterBinder coordinatorMeters(TransactionEngine engine, DecisionLog decisionLog) {
+        return registry -> {
+        Gauge.builder("pledge.transactions.undecided", engine, TransactionEngine::undecidedCount)
+                .description("transactions begun and not yet decided").register(registry);
+        Gauge.builder("pledge.transactions.in_doubt", engine, TransactionEngine::inDoubtCount)
+                .description("decided transactions whose phase 2 is not finished").register(registry);
+        Gauge.builder("pledge.log.records", decisionLog, l -> l.stats().records()).register(registry);
+        Gauge.builder("pledge.log.forces", decisionLog, l -> l.stats().forces()).register(registry);
+        Gauge.builder("pledge.log.batches", decisionLog, l -> l.stats().batches()).register(registry);
+        };
+    }
+}

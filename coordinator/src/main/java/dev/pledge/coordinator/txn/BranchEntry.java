@@ -1,0 +1,46 @@
+package dev.pledge.coordinator.txn;
+
+import dev.pledge.protocol.BranchState;
+
+import java.time.Instant;
+
+/** One branch of a global transaction. Guarded by the monitor of its {@link GlobalTransaction}. */
+public final class BranchEntry {
+    final String branchId;
+    final String resource;
+    final String callbackUrl;
+    BranchState state;
+    /** PREPARE was sent: the branch may be prepared in its resource even if no vote came back. */
+    boolean prepareSent;
+    int attempts;
+    String lastError;
+    Instant nextAttemptAt;
+    boolean assumedCommitted;
+    /** The participant failed us: the next attempt goes straight to the resource (XA bridging). */
+    boolean bridgeNext;
+    /** A phase-2 call for this branch is in flight; at most one at a time. */
+    boolean inFlight;
+
+    BranchEntry(String branchId, String resource, String callbackUrl, BranchState state) {
+        this.branchId = branchId;
+        this.resource = resource;
+        this.callbackUrl = callbackUrl;
+        this.state = state;
+    }
+
+    public String branchId() {
+        return branchId;
+    }
+
+    public String resource() {
+        return resource;
+    }
+
+    public String callbackUrl() {
+        return callbackUrl;
+    }
+
+    public BranchState state() {
+        return state;
+    }
+}

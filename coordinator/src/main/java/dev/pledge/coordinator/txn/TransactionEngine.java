@@ -1,0 +1,738 @@
+package dev.pledge.coordinator.txn;
+
+import dev.pledge.coordinator.config.PledgeProperties;
+import dev.pledge.coordinator.failpoint.Failpoints;
+import dev.pledge.coordinator.log.DecisionLog;
+import dev.pledge.coordinator.log.LogRecord;
+import dev.pledge.coordinator.txn.TransactionException.Kind;
+import dev.pledge.protocol.BranchRegistration;
+import dev.pledge.protocol.BranchState;
+import dev.pledge.protocol.Outcome;
+import dev.pledge.protocol.TxState;
+import dev.pledge.protocol.Vote;
+import dev.pledge.xa.XidCodec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
+
+/**
+ * The two-phase-commit engine (DESIGN.md §4). Issues txids, keeps the transaction table, collects
+ * votes and makes the decision. The commit point is {@link #appendCommitRecord}: a COMMIT record
+ * forced to the {@link DecisionLog}. Phase 2 and rollbacks are handed to the {@link PhaseTwoDriver}.
+ */
+public final class TransactionEngine {
+    private static final Logger log = LoggerFactory.getLogger(TransactionEngine.class);
+    private static final int MAX_LABEL_LENGTH = 128;
+    private static final int MAX_URL_LENGTH = 512;
+    private static final int MAX_RESOURCE_NAME = 64;
+
+    private final PledgeProperties props;
+    private final DecisionLog decisionLog;
+    private final ParticipantGateway gateway;
+    private final Set<String> knownResources;
+    private final Clock clock;
+    private final ScheduledExecutorService scheduler;
+    private final PhaseTwoDriver phaseTwo;
+
+    private final ConcurrentHashMap<String, GlobalTransaction> table = new ConcurrentHashMap<>();
+    /** Decided transactions in the order they finished, for bounded history. */
+    private final ConcurrentLinkedQueue<String> finishedOrder = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger undecidedCount = new AtomicInteger();
+    private final AtomicLong seq = new AtomicLong();
+    private volatile long epoch;
+    private volatile boolean started;
+
+    public TransactionEngine(PledgeProperties props, DecisionLog decisionLog, ParticipantGateway gateway,
+                             XaBridge bridge, Set<String> knownResources, Clock clock, ScheduledExecutorService scheduler) {
+        this.props = props;
+        this.decisionLog = decisionLog;
+        this.gateway = gateway;
+        this.knownResources = Set.copyOf(knownResources);
+        this.clock = clock;
+        this.scheduler = scheduler;
+        this.phaseTwo = new PhaseTwoDriver(this, decisionLog, gateway, bridge, props, clock, scheduler);
+    }
+
+    // ------------------------------------------------------------------ start-up
+
+    /**
+     * Replays the log, forces a new epoch before any txid exists (single-node S3), and resumes
+     * phase 2 of every COMMIT record without COMPLETED.
+     */
+    public void start() throws IOException {
+        decisionLog.open();
+        long next = decisionLog.table().epoch() + 1;
+        try {
+            decisionLog.append(new LogRecord.Epoch(next), DecisionLog.Durability.FORCED)
+                    .get(props.phaseTwo().appendTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while forcing epoch " + next, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IOException("could not force epoch " + next + " to the decision log in " + props.dataDir()
+                    + ": check that the directory is writable and the disk is not full", e);
+        }
+        epoch = next;
+        List<LogRecord.Commit> pending = decisionLog.table().pendingCommits();
+        for (LogRecord.Commit commit : pending) {
+            GlobalTransaction tx = recovered(commit);
+            table.put(tx.id, tx);
+            phaseTwo.submit(tx);
+        }
+        started = true;
+        log.info("Coordinator {} started in epoch {}; {} committed transaction(s) resume phase 2",
+                props.clusterId(), epoch, pending.size());
+    }
+
+    private GlobalTransaction recovered(LogRecord.Commit commit) {
+        Txid txid = Txid.parse(commit.txid());
+        Instant decidedAt = Instant.ofEpochMilli(commit.decidedAtMillis());
+        GlobalTransaction tx = new GlobalTransaction(txid, null, decidedAt, decidedAt);
+        synchronized (tx) {
+            tx.state = TxState.COMMITTING;
+            tx.decidedAt = decidedAt;
+            tx.decision.complete(Outcome.COMMITTED);
+            for (LogRecord.Branch b : commit.branches()) {
+                tx.branches.put(b.branchId(), new BranchEntry(b.branchId(), b.resource(), b.callbackUrl(), BranchState.PREPARED));
+            }
+        }
+        return tx;
+    }
+
+    public long epoch() {
+        return epoch;
+    }
+
+    public String clusterId() {
+        return props.clusterId();
+    }
+
+    // ------------------------------------------------------------------ begin / register
+
+    public GlobalTransaction begin(Long timeoutMs, String label) {
+        requireStarted();
+        Duration timeout = props.transaction().defaultTimeout();
+        if (timeoutMs != null) {
+            if (timeoutMs <= 0 || timeoutMs > props.transaction().maxTimeout().toMillis()) {
+                throw new TransactionException(Kind.MALFORMED, null, "timeoutMs=" + timeoutMs
+                        + " is out of range: use 1.." + props.transaction().maxTimeout().toMillis());
+            }
+            timeout = Duration.ofMillis(timeoutMs);
+        }
+        if (label != null && (label.length() > MAX_LABEL_LENGTH || !label.matches("[\\x20-\\x7e]*"))) {
+            throw new TransactionException(Kind.MALFORMED, null, "label must be at most " + MAX_LABEL_LENGTH
+                    + " printable ASCII characters");
+        }
+        if (undecidedCount.get() >= props.transaction().maxActive()) {
+            throw new TransactionException(Kind.LIMIT_EXCEEDED, null, props.transaction().maxActive()
+                    + " transactions are undecided already (pledge.transaction.max-active): commit or roll back"
+                    + " some, or retry shortly");
+        }
+        Instant now = clock.instant();
+        Txid txid = new Txid(props.clusterId(), epoch, seq.incrementAndGet());
+        GlobalTransaction tx = new GlobalTransaction(txid, label, now, now.plus(timeout));
+        undecidedCount.incrementAndGet();
+        table.put(tx.id, tx);
+        synchronized (tx) {
+            tx.deadlineTimer = scheduler.schedule(() -> expire(tx), timeout.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        return tx;
+    }
+
+    public void registerBranch(String txid, BranchRegistration reg) {
+        GlobalTransaction tx = requireLive(txid);
+        BranchEntry entry = validatedBranch(tx.id, reg);
+        synchronized (tx) {
+            requireActiveForChange(tx);
+            addBranch(tx, entry);
+        }
+    }
+
+    private void addBranch(GlobalTransaction tx, BranchEntry entry) {
+        BranchEntry existing = tx.branches.get(entry.branchId);
+        if (existing != null) {
+            if (!existing.resource.equals(entry.resource)) {
+                throw new TransactionException(Kind.INVALID_BRANCH, tx.id, "branch " + entry.branchId
+                        + " of transaction " + tx.id + " is registered on resource " + existing.resource
+                        + ", not " + entry.resource + ": use a new branch id for another resource");
+            }
+            // Idempotent re-registration; an ACTIVE branch may report that it prepared early.
+            if (existing.state == BranchState.ACTIVE && entry.state != BranchState.ACTIVE) {
+                existing.state = entry.state;
+            }
+            return;
+        }
+        if (tx.branches.size() >= props.transaction().maxBranches()) {
+            throw new TransactionException(Kind.LIMIT_EXCEEDED, tx.id, "transaction " + tx.id + " already has "
+                    + tx.branches.size() + " branches (pledge.transaction.max-branches): split the work");
+        }
+        tx.branches.put(entry.branchId, entry);
+    }
+
+    private BranchEntry validatedBranch(String txid, BranchRegistration reg) {
+        if (reg == null) {
+            throw new TransactionException(Kind.MALFORMED, txid, "a branch registration needs a JSON body with branchId, resource and state");
+        }
+        if (!XidCodec.isValidBranchId(reg.branchId())) {
+            throw new TransactionException(Kind.INVALID_BRANCH, txid, "branchId '" + Txid.abbreviate(reg.branchId())
+                    + "' is invalid: use 1-" + XidCodec.MAX_BRANCH_ID_LENGTH + " characters of [A-Za-z0-9._:@-]");
+        }
+        if (txid.length() + reg.branchId().length() > XidCodec.MAX_GTRID_PLUS_BQUAL) {
+            throw new TransactionException(Kind.INVALID_BRANCH, txid, "branchId '" + reg.branchId()
+                    + "' is too long for an XID of " + txid + ": txid + branchId must stay under "
+                    + XidCodec.MAX_GTRID_PLUS_BQUAL + " bytes");
+        }
+        String resource = reg.resource();
+        if (resource == null || resource.isEmpty() || resource.length() > MAX_RESOURCE_NAME
+                || !resource.matches("[A-Za-z0-9._-]+")) {
+            throw new TransactionException(Kind.INVALID_BRANCH, txid, "resource '" + Txid.abbreviate(resource)
+                    + "' of branch " + reg.branchId() + " is invalid: use the 1-" + MAX_RESOURCE_NAME
+                    + " character name ([A-Za-z0-9._-]) the resource is registered under");
+        }
+        BranchState state = reg.state() == null ? BranchState.ACTIVE : reg.state();
+        if (state != BranchState.ACTIVE && state != BranchState.PREPARED && state != BranchState.READ_ONLY) {
+            throw new TransactionException(Kind.INVALID_BRANCH, txid, "branch " + reg.branchId() + " state " + state
+                    + " cannot be registered: use ACTIVE, PREPARED or READ_ONLY");
+        }
+        String url = reg.callbackUrl();
+        if (url != null) {
+            validateCallbackUrl(txid, reg.branchId(), url);
+        }
+        if (state == BranchState.ACTIVE && url == null) {
+            throw new TransactionException(Kind.INVALID_BRANCH, txid, "branch " + reg.branchId()
+                    + " is ACTIVE and needs a callbackUrl for the coordinator's PREPARE");
+        }
+        if (state == BranchState.PREPARED && url == null && !knownResources.contains(resource)) {
+            throw new TransactionException(Kind.UNKNOWN_RESOURCE, txid, "branch " + reg.branchId()
+                    + " is prepared on resource '" + resource + "', which this coordinator cannot reach, and has no"
+                    + " callbackUrl: nobody could finish it after a crash. Register the resource on the coordinator"
+                    + " (pledge.resources." + resource + ".*) or give a callbackUrl");
+        }
+        return new BranchEntry(reg.branchId(), resource, url, state);
+    }
+
+    private static void validateCallbackUrl(String txid, String branchId, String url) {
+        try {
+            URI uri = URI.create(url);
+            if (url.length() > MAX_URL_LENGTH || uri.getHost() == null
+                    || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))) {
+                throw new IllegalArgumentException("not an absolute http(s) URL");
+            }
+        } catch (IllegalArgumentException e) {
+            throw new TransactionException(Kind.INVALID_BRANCH, txid, "callbackUrl '" + Txid.abbreviate(url)
+                    + "' of branch " + branchId + " is invalid: give the participant's absolute http(s) base URL (at most "
+                    + MAX_URL_LENGTH + " characters)");
+        }
+    }
+
+    // ------------------------------------------------------------------ commit
+
+    /**
+     * Decides a transaction. Returns the outcome once decided (and, with {@code waitForCompletion},
+     * once phase 2 is done). Throws OUTCOME_UNKNOWN when the COMMIT record's durability is not known
+     * (S2): the caller must ask again; the transaction is neither committed nor rolled back by that.
+     */
+    public Decision commit(String txid, List<BranchRegistration> inline, boolean waitForCompletion) {
+        Lookup found = lookup(txid);
+        if (found.tx == null) {
+            return found.asDecision(txid);
+        }
+        GlobalTransaction tx = found.tx;
+        List<BranchEntry> inlineEntries = new ArrayList<>();
+        if (inline != null) {
+            if (inline.size() > props.transaction().maxBranches()) {
+                throw new TransactionException(Kind.LIMIT_EXCEEDED, txid, "commit of " + txid + " reports "
+                        + inline.size() + " branches; at most " + props.transaction().maxBranches() + " are allowed");
+            }
+            for (BranchRegistration reg : inline) {
+                inlineEntries.add(validatedBranch(tx.id, reg));
+            }
+        }
+        boolean drive = false;
+        CompletableFuture<Outcome> decision;
+        synchronized (tx) {
+            if (tx.state == TxState.ACTIVE) {
+                if (!clock.instant().isBefore(tx.deadline)) {
+                    beginAbort(tx, "the deadline " + tx.deadline + " passed before the commit request");
+                } else {
+                    for (BranchEntry e : inlineEntries) {
+                        addBranch(tx, e);
+                    }
+                    tx.state = TxState.PREPARING;
+                    undecidedCount.decrementAndGet();
+                    if (tx.deadlineTimer != null) {
+                        tx.deadlineTimer.cancel(false);
+                    }
+                    tx.deciding = true;
+                    drive = true;
+                }
+            } else if (tx.state == TxState.PREPARING && !tx.deciding) {
+                // A previous attempt ended with an unknown outcome; this request tries to learn it.
+                tx.deciding = true;
+                drive = true;
+            }
+            decision = tx.decision;
+        }
+        if (drive) {
+            decide(tx);
+        }
+        Outcome outcome = await(tx, decision);
+        if (outcome == Outcome.COMMITTED && waitForCompletion) {
+            awaitCompletion(tx);
+        }
+        return new Decision(tx.id, outcome, reasonOf(tx), false);
+    }
+
+    private void decide(GlobalTransaction tx) {
+        Outcome outcome;
+        try {
+            outcome = prepareAndDecide(tx);
+        } catch (TransactionException e) {
+            synchronized (tx) {
+                tx.deciding = false;
+                CompletableFuture<Outcome> failed = tx.decision;
+                tx.decision = new CompletableFuture<>();
+                failed.completeExceptionally(e);
+            }
+            return;
+        } catch (RuntimeException e) {
+            // A bug must not leave waiters hanging, and must not be read as an abort (S2).
+            log.error("Deciding transaction {} failed unexpectedly; it stays undecided until a commit retry", tx.id, e);
+            synchronized (tx) {
+                tx.deciding = false;
+                CompletableFuture<Outcome> failed = tx.decision;
+                tx.decision = new CompletableFuture<>();
+                failed.completeExceptionally(outcomeUnknown(tx, "an internal error: " + e));
+            }
+            return;
+        }
+        synchronized (tx) {
+            tx.deciding = false;
+            tx.decision.complete(outcome);
+        }
+    }
+
+    private Outcome prepareAndDecide(GlobalTransaction tx) {
+        CompletableFuture<Void> pendingAppend;
+        boolean onePhaseRetry;
+        List<BranchEntry> branches;
+        synchronized (tx) {
+            pendingAppend = tx.commitAppend;
+            onePhaseRetry = tx.onePhaseUnknown;
+            branches = new ArrayList<>(tx.branches.values());
+        }
+        if (pendingAppend != null) {
+            return awaitCommitPoint(tx, pendingAppend);
+        }
+        if (branches.isEmpty()) {
+            return finishWithoutLog(tx, "no branches");
+        }
+        if (onePhaseRetry || (branches.size() == 1 && branches.get(0).state == BranchState.ACTIVE)) {
+            return onePhaseCommit(tx, branches.get(0));
+        }
+        Failpoints.hit(Failpoints.BEFORE_PREPARE, tx.id);
+        String abortReason = collectVotes(tx, branches);
+        if (abortReason != null) {
+            synchronized (tx) {
+                beginAbort(tx, abortReason);
+            }
+            return Outcome.ABORTED;
+        }
+        List<LogRecord.Branch> toCommit = new ArrayList<>();
+        synchronized (tx) {
+            for (BranchEntry b : tx.branches.values()) {
+                if (b.state == BranchState.PREPARED) {
+                    toCommit.add(new LogRecord.Branch(b.branchId, b.resource, b.callbackUrl));
+                }
+            }
+        }
+        if (toCommit.isEmpty()) {
+            return finishWithoutLog(tx, "every branch voted read-only");
+        }
+        return appendCommitRecord(tx, toCommit);
+    }
+
+    /** PREPARE to every ACTIVE branch in parallel; returns null when all voted yes, else why not. */
+    private String collectVotes(GlobalTransaction tx, List<BranchEntry> branches) {
+        List<BranchEntry> toPrepare = new ArrayList<>();
+        List<CompletableFuture<ParticipantGateway.VoteResult>> votes = new ArrayList<>();
+        synchronized (tx) {
+            for (BranchEntry b : branches) {
+                if (b.state == BranchState.ACTIVE) {
+                    b.prepareSent = true;
+                    toPrepare.add(b);
+                }
+            }
+        }
+        for (BranchEntry b : toPrepare) {
+            votes.add(gateway.prepare(b.callbackUrl, tx.id, b.branchId)
+                    .orTimeout(props.participant().prepareTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                    .whenComplete((v, e) -> Failpoints.hit(Failpoints.AFTER_PREPARE, tx.id)));
+        }
+        String abortReason = null;
+        for (int i = 0; i < toPrepare.size(); i++) {
+            BranchEntry b = toPrepare.get(i);
+            ParticipantGateway.VoteResult vote;
+            try {
+                vote = votes.get(i).join();
+            } catch (RuntimeException e) {
+                Throwable cause = e.getCause() != null ? e.getCause() : e;
+                String why = cause instanceof TimeoutException
+                        ? "no vote within " + props.participant().prepareTimeout()
+                        : String.valueOf(cause.getMessage());
+                if (abortReason == null) {
+                    abortReason = "branch " + b.branchId + " (resource " + b.resource + ") did not vote: " + why;
+                }
+                continue;
+            }
+            synchronized (tx) {
+                if (vote.vote() == Vote.COMMIT) {
+                    b.state = BranchState.PREPARED;
+                } else if (vote.vote() == Vote.READ_ONLY) {
+                    b.state = BranchState.READ_ONLY;
+                } else if (abortReason == null) {
+                    abortReason = "branch " + b.branchId + " (resource " + b.resource + ") voted ABORT"
+                            + (vote.reason() == null ? "" : ": " + vote.reason());
+                }
+            }
+        }
+        return abortReason;
+    }
+
+    /** The commit point: a forced COMMIT record. Nothing commits before it is durable (S1). */
+    private Outcome appendCommitRecord(GlobalTransaction tx, List<LogRecord.Branch> toCommit) {
+        Failpoints.hit(Failpoints.BEFORE_COMMIT_APPEND, tx.id);
+        LogRecord.Commit record = new LogRecord.Commit(tx.id, toCommit, clock.millis());
+        CompletableFuture<Void> append;
+        try {
+            append = decisionLog.append(record, DecisionLog.Durability.FORCED);
+        } catch (RuntimeException e) {
+            append = CompletableFuture.failedFuture(e);
+        }
+        synchronized (tx) {
+            tx.commitAppend = append;
+        }
+        return awaitCommitPoint(tx, append);
+    }
+
+    private Outcome awaitCommitPoint(GlobalTransaction tx, CompletableFuture<Void> append) {
+        try {
+            append.get(props.phaseTwo().appendTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw outcomeUnknown(tx, "the request was interrupted while the COMMIT record was being written");
+        } catch (TimeoutException e) {
+            throw outcomeUnknown(tx, "the COMMIT record was not durable within " + props.phaseTwo().appendTimeout());
+        } catch (ExecutionException e) {
+            log.error("COMMIT record of transaction {} may not be durable: {}. The transaction stays undecided (S2);"
+                    + " it is decided from the log when the coordinator restarts.", tx.id, e.getCause().getMessage());
+            throw outcomeUnknown(tx, "writing the COMMIT record failed (" + e.getCause().getMessage()
+                    + "); the decision is made from the log after the coordinator restarts");
+        }
+        Failpoints.hit(Failpoints.AFTER_COMMIT_APPEND, tx.id);
+        synchronized (tx) {
+            tx.commitAppend = null;
+            tx.state = TxState.COMMITTING;
+            tx.decidedAt = clock.instant();
+        }
+        phaseTwo.submit(tx);
+        return Outcome.COMMITTED;
+    }
+
+    private Outcome onePhaseCommit(GlobalTransaction tx, BranchEntry only) {
+        synchronized (tx) {
+            tx.onePhaseUnknown = true;
+        }
+        String answer;
+        try {
+            answer = gateway.commit(only.callbackUrl, tx.id, only.branchId, true)
+                    .orTimeout(props.participant().callTimeout().toMillis(), TimeUnit.MILLISECONDS).join();
+        } catch (RuntimeException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw outcomeUnknown(tx, "the one-phase commit of its only branch " + only.branchId + " at "
+                    + only.callbackUrl + " got no answer (" + cause + "); ask again to retry it");
+        }
+        synchronized (tx) {
+            tx.onePhaseUnknown = false;
+            tx.decidedAt = clock.instant();
+            switch (answer) {
+                case "COMMITTED" -> {
+                    only.state = BranchState.COMMITTED;
+                    tx.state = TxState.COMMITTED;
+                }
+                case "ROLLED_BACK" -> {
+                    only.state = BranchState.ROLLED_BACK;
+                    tx.state = TxState.ABORTED;
+                    tx.reason = "the only branch " + only.branchId + " rolled back in its one-phase commit";
+                }
+                default -> {
+                    // The participant forgot the branch: it never prepared, so its resource rolled it back (S7).
+                    only.state = BranchState.ROLLED_BACK;
+                    tx.state = TxState.ABORTED;
+                    tx.reason = "participant of branch " + only.branchId + " does not know it (answered " + answer + ")";
+                }
+            }
+        }
+        finished(tx);
+        return tx.state == TxState.COMMITTED ? Outcome.COMMITTED : Outcome.ABORTED;
+    }
+
+    private Outcome finishWithoutLog(GlobalTransaction tx, String why) {
+        synchronized (tx) {
+            tx.state = TxState.COMMITTED;
+            tx.decidedAt = clock.instant();
+            tx.reason = why;
+        }
+        finished(tx);
+        return Outcome.COMMITTED;
+    }
+
+    private TransactionException outcomeUnknown(GlobalTransaction tx, String why) {
+        return new TransactionException(Kind.OUTCOME_UNKNOWN, tx.id, TxState.PREPARING, "the outcome of transaction "
+                + tx.id + " is not known yet: " + why + ". It is neither committed nor rolled back by this;"
+                + " repeat the commit request to learn the outcome.");
+    }
+
+    private Outcome await(GlobalTransaction tx, CompletableFuture<Outcome> decision) {
+        try {
+            return decision.get(props.participant().prepareTimeout().plus(props.phaseTwo().appendTimeout())
+                    .plusSeconds(5).toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw outcomeUnknown(tx, "the request was interrupted");
+        } catch (TimeoutException e) {
+            throw outcomeUnknown(tx, "another request is still deciding it");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof TransactionException te) {
+                throw te;
+            }
+            throw outcomeUnknown(tx, String.valueOf(e.getCause()));
+        }
+    }
+
+    private void awaitCompletion(GlobalTransaction tx) {
+        try {
+            tx.completion.get(props.participant().callTimeout().toMillis() * 3, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // The decision stands; phase 2 keeps retrying in the background and GET shows its progress.
+        }
+    }
+
+    // ------------------------------------------------------------------ rollback, deadline, completion reports
+
+    public Decision rollback(String txid) {
+        Lookup found = lookup(txid);
+        if (found.tx == null) {
+            Decision d = found.asDecision(txid);
+            if (d.outcome() == Outcome.COMMITTED) {
+                throw new TransactionException(Kind.ALREADY_COMMITTED, txid, TxState.COMMITTED,
+                        "transaction " + txid + " is already committed and cannot be rolled back");
+            }
+            return d;
+        }
+        GlobalTransaction tx = found.tx;
+        synchronized (tx) {
+            switch (tx.state) {
+                case ACTIVE -> beginAbort(tx, "rolled back by the client");
+                case PREPARING -> throw new TransactionException(Kind.NOT_ACTIVE, tx.id, tx.state, "transaction "
+                        + tx.id + " is being committed and its outcome is not known yet: repeat the commit request"
+                        + " to learn it instead of rolling back");
+                case COMMITTING, COMMITTED, HEURISTIC_COMMIT, HEURISTIC_MIXED, HEURISTIC_ROLLBACK ->
+                        throw new TransactionException(Kind.ALREADY_COMMITTED, tx.id, tx.state, "transaction " + tx.id
+                                + " is already committed (state " + tx.state + ") and cannot be rolled back");
+                default -> {
+                    // ABORTING or ABORTED: idempotent
+                }
+            }
+        }
+        return new Decision(tx.id, Outcome.ABORTED, reasonOf(tx), false);
+    }
+
+    private void expire(GlobalTransaction tx) {
+        synchronized (tx) {
+            if (tx.state == TxState.ACTIVE) {
+                beginAbort(tx, "its deadline " + tx.deadline + " passed before commit");
+            }
+        }
+    }
+
+    /** S4: the abort decision is made under the same lock that refuses a commit. Caller holds the monitor. */
+    private void beginAbort(GlobalTransaction tx, String reason) {
+        assert Thread.holdsLock(tx);
+        if (tx.state == TxState.ACTIVE) {
+            undecidedCount.decrementAndGet();
+        }
+        if (tx.deadlineTimer != null) {
+            tx.deadlineTimer.cancel(false);
+        }
+        tx.state = TxState.ABORTING;
+        tx.reason = reason;
+        tx.decidedAt = clock.instant();
+        tx.decision.complete(Outcome.ABORTED);
+        log.info("Transaction {} aborts: {}", tx.id, reason);
+        scheduler.execute(() -> phaseTwo.submit(tx));
+    }
+
+    public void reportCompletion(String txid, String branchId, BranchState outcome) {
+        if (outcome != BranchState.COMMITTED && outcome != BranchState.ROLLED_BACK) {
+            throw new TransactionException(Kind.MALFORMED, txid, "a completion report's outcome must be COMMITTED or ROLLED_BACK");
+        }
+        Lookup found = lookup(txid);
+        if (found.tx == null) {
+            return; // already completed and forgotten: nothing to do, and the report is idempotent
+        }
+        phaseTwo.reported(found.tx, branchId, outcome);
+    }
+
+    /** Called by the phase-2 driver and the engine when a transaction reached a terminal state. */
+    void finished(GlobalTransaction tx) {
+        finishedOrder.add(tx.id);
+        int excess = finishedOrder.size() - props.transaction().historySize();
+        for (int i = 0; i < excess; i++) {
+            String old = finishedOrder.poll();
+            if (old != null) {
+                table.remove(old);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ queries
+
+    public TransactionSnapshot view(String txid) {
+        Lookup found = lookup(txid);
+        if (found.tx == null) {
+            Decision d = found.asDecision(txid);
+            return TransactionSnapshot.presumed(txid, d.outcome() == Outcome.COMMITTED ? TxState.COMMITTED : TxState.ABORTED,
+                    d.presumed(), d.reason());
+        }
+        return TransactionSnapshot.of(found.tx);
+    }
+
+    /** Transactions matching the filter, oldest txid first, starting after {@code afterTxid}. */
+    public List<TransactionSnapshot> list(Predicate<TransactionSnapshot> filter, String afterTxid, int limit) {
+        Comparator<GlobalTransaction> order = Comparator.comparingLong((GlobalTransaction t) -> t.txid.epoch())
+                .thenComparingLong(t -> t.txid.seq());
+        Txid after = afterTxid == null ? null : Txid.parse(afterTxid);
+        return table.values().stream()
+                .filter(t -> after == null || t.txid.epoch() > after.epoch()
+                        || (t.txid.epoch() == after.epoch() && t.txid.seq() > after.seq()))
+                .sorted(order)
+                .map(TransactionSnapshot::of)
+                .filter(filter)
+                .limit(limit)
+                .toList();
+    }
+
+    public int undecidedCount() {
+        return undecidedCount.get();
+    }
+
+    public int inDoubtCount() {
+        return (int) table.values().stream().filter(t -> {
+            TxState s = t.state();
+            return s == TxState.COMMITTING || s == TxState.ABORTING;
+        }).count();
+    }
+
+    public PhaseTwoDriver phaseTwo() {
+        return phaseTwo;
+    }
+
+    private static String reasonOf(GlobalTransaction tx) {
+        synchronized (tx) {
+            return tx.state == TxState.ABORTING || tx.state == TxState.ABORTED ? tx.reason : null;
+        }
+    }
+
+    private void requireStarted() {
+        if (!started) {
+            throw new TransactionException(Kind.OUTCOME_UNKNOWN, null, "the coordinator is still starting: retry shortly");
+        }
+    }
+
+    private GlobalTransaction requireLive(String txid) {
+        Lookup found = lookup(txid);
+        if (found.tx == null) {
+            Decision d = found.asDecision(txid);
+            throw new TransactionException(Kind.NOT_ACTIVE, txid, d.outcome() == Outcome.COMMITTED ? TxState.COMMITTED
+                    : TxState.ABORTED, "transaction " + txid + " is no longer active (" + d.outcome()
+                    + (d.presumed() ? ", presumed: it was issued before this coordinator's epoch " + epoch : "")
+                    + "): begin a new transaction");
+        }
+        return found.tx;
+    }
+
+    private void requireActiveForChange(GlobalTransaction tx) {
+        assert Thread.holdsLock(tx);
+        if (tx.state == TxState.ACTIVE && !clock.instant().isBefore(tx.deadline)) {
+            beginAbort(tx, "its deadline " + tx.deadline + " passed");
+        }
+        if (tx.state != TxState.ACTIVE) {
+            throw new TransactionException(Kind.NOT_ACTIVE, tx.id, tx.state, "transaction " + tx.id + " is "
+                    + tx.state + ", not ACTIVE: branches can only join an active transaction; begin a new one");
+        }
+    }
+
+    /**
+     * Finds a transaction. For a txid not in the table: S3 — an older epoch's txid is aborted unless
+     * the log holds its COMMIT (pending ones are in the table since start-up; completed ones are
+     * remembered by the decision table).
+     */
+    private Lookup lookup(String txid) {
+        requireStarted();
+        Txid parsed = Txid.parse(txid);
+        if (!parsed.clusterId().equals(props.clusterId())) {
+            throw new TransactionException(Kind.NOT_FOUND, txid, "transaction " + txid + " belongs to cluster '"
+                    + parsed.clusterId() + "', not to this coordinator's cluster '" + props.clusterId()
+                    + "': send it to its own coordinator");
+        }
+        GlobalTransaction tx = table.get(txid);
+        if (tx != null) {
+            return new Lookup(tx, null);
+        }
+        if (decisionLog.table().wasCompleted(txid) || decisionLog.table().isPending(txid)) {
+            return new Lookup(null, Outcome.COMMITTED);
+        }
+        if (parsed.epoch() < epoch) {
+            return new Lookup(null, Outcome.ABORTED);
+        }
+        if (parsed.epoch() == epoch && parsed.seq() <= seq.get()) {
+            throw new TransactionException(Kind.NOT_FOUND, txid, "transaction " + txid + " was decided long enough"
+                    + " ago to leave the in-memory history (pledge.transaction.history-size)");
+        }
+        throw new TransactionException(Kind.NOT_FOUND, txid, "transaction " + txid + " was never issued by this"
+                + " coordinator (current epoch " + epoch + "): check the txid");
+    }
+
+    private record Lookup(GlobalTransaction tx, Outcome known) {
+        Decision asDecision(String txid) {
+            boolean presumed = known == Outcome.ABORTED;
+            return new Decision(txid, known, presumed ? "presumed abort: no COMMIT record for this txid of an earlier epoch" : null, presumed);
+        }
+    }
+
+    /** The answer to commit and rollback. */
+    public record Decision(String txid, Outcome outcome, String reason, boolean presumed) {
+    }
+}

@@ -1,0 +1,243 @@
+package dev.pledge.coordinator.txn;
+
+import dev.pledge.coordinator.config.PledgeProperties;
+import dev.pledge.coordinator.log.FileDecisionLog;
+import dev.pledge.coordinator.participant.HttpParticipantGateway;
+import dev.pledge.coordinator.testsupport.FakeParticipant;
+import dev.pledge.protocol.BranchRegistration;
+import dev.pledge.protocol.BranchState;
+import dev.pledge.protocol.Outcome;
+import dev.pledge.protocol.TxState;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Safety rules S1-S4 of DESIGN.md, each pinned against the real engine, a real file log (with
+ * injected faults where the rule is about faults) and participants over real HTTP. Restarts are
+ * simulated by closing the engine and opening a new one on the same log directory.
+ */
+class SafetyRulesTest {
+    @TempDir
+    Path dir;
+    private FakeParticipant a;
+    private FakeParticipant b;
+    private final List<AutoCloseable> running = new ArrayList<>();
+    private FaultyDecisionLog faulty;
+
+    @BeforeEach
+    void participants() throws Exception {
+        a = new FakeParticipant("a");
+        b = new FakeParticipant("b");
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (int i = running.size() - 1; i >= 0; i--) {
+            running.get(i).close();
+        }
+        a.close();
+        b.close();
+    }
+
+    static PledgeProperties props(Path dir, Duration appendTimeout) {
+        return new PledgeProperties(dir, "s1", "n1", null,
+                new PledgeProperties.Transaction(Duration.ofSeconds(30), Duration.ofMinutes(10), 64, 100_000, 100_000),
+                new PledgeProperties.Participant(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(1), Duration.ofSeconds(5)),
+                new PledgeProperties.PhaseTwo(Duration.ofMillis(20), Duration.ofMillis(200), appendTimeout),
+                Map.of(), new PledgeProperties.Security(null, Map.of(), null, 65536),
+                new PledgeProperties.Failpoint("", "HALT", 0));
+    }
+
+    /** Starts an engine on {@code dir}; the previous one must have been stopped (the log is locked). */
+    private TransactionEngine startEngine(Duration appendTimeout) throws Exception {
+        faulty = new FaultyDecisionLog(new FileDecisionLog(dir.resolve("log")));
+        ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(2);
+        ExecutorService io = Executors.newFixedThreadPool(4);
+        HttpParticipantGateway gateway = new HttpParticipantGateway(JsonMapper.builder().build(), null,
+                Duration.ofSeconds(1), Duration.ofSeconds(2), io);
+        TransactionEngine engine = new TransactionEngine(props(dir, appendTimeout), faulty, gateway, XaBridge.NONE, Set.of(),
+                Clock.systemUTC(), scheduler);
+        FaultyDecisionLog log = faulty;
+        running.add(() -> {
+            scheduler.shutdownNow();
+            io.shutdownNow();
+            log.close();
+        });
+        engine.start();
+        return engine;
+    }
+
+    private void stopLast() throws Exception {
+        running.remove(running.size() - 1).close();
+    }
+
+    private String beginWithTwoBranches(TransactionEngine engine, long timeoutMs) {
+        String txid = engine.begin(timeoutMs, null).id();
+        engine.registerBranch(txid, new BranchRegistration("a:1", "ra", BranchState.ACTIVE, a.callbackUrl()));
+        engine.registerBranch(txid, new BranchRegistration("b:1", "rb", BranchState.ACTIVE, b.callbackUrl()));
+        return txid;
+    }
+
+    private boolean anyCommitCall(String txid) {
+        return a.calls(txid).stream().anyMatch(c -> c.kind().equals("commit"))
+                || b.calls(txid).stream().anyMatch(c -> c.kind().equals("commit"));
+    }
+
+    private boolean anyRollbackCall(String txid) {
+        return a.calls(txid).stream().anyMatch(c -> c.kind().equals("rollback"))
+                || b.calls(txid).stream().anyMatch(c -> c.kind().equals("rollback"));
+    }
+
+    @Test
+    void s1NoBranchCommitsBeforeTheCommitRecordIsDurable() throws Exception {
+        TransactionEngine engine = startEngine(Duration.ofMillis(500));
+        String txid = beginWithTwoBranches(engine, 30_000);
+        faulty.mode = FaultyDecisionLog.Mode.HANG;
+        assertThatThrownBy(() -> engine.commit(txid, null, false))
+                .isInstanceOfSatisfying(TransactionException.class,
+                        e -> assertThat(e.kind()).isEqualTo(TransactionException.Kind.OUTCOME_UNKNOWN));
+        Thread.sleep(300);
+        assertThat(a.state(txid, "a:1")).isEqualTo(FakeParticipant.Branch.PREPARED);
+        assertThat(anyCommitCall(txid)).as("phase 2 before the commit point").isFalse();
+        faulty.release();
+        assertThat(engine.commit(txid, null, true).outcome()).isEqualTo(Outcome.COMMITTED);
+        assertThat(a.state(txid, "a:1")).isEqualTo(FakeParticipant.Branch.COMMITTED);
+        assertThat(b.state(txid, "b:1")).isEqualTo(FakeParticipant.Branch.COMMITTED);
+    }
+
+    @Test
+    void s2AnUnknownAppendNeverRollsBackAndTheLogDecidesAfterRestart() throws Exception {
+        TransactionEngine engine = startEngine(Duration.ofSeconds(2));
+        String written = beginWithTwoBranches(engine, 500);
+        String unwritten = beginWithTwoBranches(engine, 500);
+        faulty.mode = FaultyDecisionLog.Mode.FAIL_WRITTEN;
+        assertOutcomeUnknown(() -> engine.commit(written, null, false));
+        faulty.mode = FaultyDecisionLog.Mode.FAIL_UNWRITTEN;
+        assertOutcomeUnknown(() -> engine.commit(unwritten, null, false));
+        assertOutcomeUnknown(() -> engine.commit(unwritten, null, false));
+        assertThatThrownBy(() -> engine.rollback(unwritten)).isInstanceOf(TransactionException.class);
+        Thread.sleep(1000); // both deadlines pass: an undecided transaction must not be aborted by them
+        assertThat(engine.view(written).state()).isEqualTo(TxState.PREPARING);
+        assertThat(engine.view(unwritten).state()).isEqualTo(TxState.PREPARING);
+        assertThat(anyRollbackCall(written) || anyRollbackCall(unwritten)).isFalse();
+        assertThat(anyCommitCall(written) || anyCommitCall(unwritten)).isFalse();
+
+        stopLast();
+        TransactionEngine restarted = startEngine(Duration.ofSeconds(2));
+        // the record that reached the log wins: phase 2 resumes from it
+        await().atMost(Duration.ofSeconds(10)).until(() -> restarted.view(written).state() == TxState.COMMITTED);
+        assertThat(a.state(written, "a:1")).isEqualTo(FakeParticipant.Branch.COMMITTED);
+        assertThat(b.state(written, "b:1")).isEqualTo(FakeParticipant.Branch.COMMITTED);
+        // the one that did not is presumed aborted, and nothing commits it
+        TransactionEngine.Decision d = restarted.commit(unwritten, null, false);
+        assertThat(d.outcome()).isEqualTo(Outcome.ABORTED);
+        assertThat(d.presumed()).isTrue();
+        assertThat(anyCommitCall(unwritten)).isFalse();
+    }
+
+    private static org.awaitility.core.ConditionFactory fastAwait() {
+        return await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(5));
+    }
+
+    private static void assertOutcomeUnknown(Runnable r) {
+        assertThatThrownBy(r::run).isInstanceOfSatisfying(TransactionException.class, e -> {
+            assertThat(e.kind()).isEqualTo(TransactionException.Kind.OUTCOME_UNKNOWN);
+            assertThat(e.txid()).isNotNull();
+            assertThat(e.getMessage()).contains(e.txid()).contains("repeat the commit");
+        });
+    }
+
+    @Test
+    void s3ATxidOfAnOlderEpochIsAbortedUnlessTheLogHoldsItsCommit() throws Exception {
+        TransactionEngine first = startEngine(Duration.ofSeconds(2));
+        long firstEpoch = first.epoch();
+        String active = beginWithTwoBranches(first, 30_000);
+        String committedPending = beginWithTwoBranches(first, 30_000);
+        String committedDone = beginWithTwoBranches(first, 30_000);
+        assertThat(first.commit(committedDone, null, true).outcome()).isEqualTo(Outcome.COMMITTED);
+        await().until(() -> first.view(committedDone).state() == TxState.COMMITTED);
+        b.failNextPhaseTwoCalls(1_000_000);
+        assertThat(first.commit(committedPending, null, false).outcome()).isEqualTo(Outcome.COMMITTED);
+        Thread.sleep(100); // let the COMPLETED record of committedDone reach the log
+        stopLast();
+
+        TransactionEngine second = startEngine(Duration.ofSeconds(2));
+        assertThat(second.epoch()).isGreaterThan(firstEpoch);
+        assertThatThrownBy(() -> second.registerBranch(active,
+                new BranchRegistration("c:1", "rc", BranchState.ACTIVE, a.callbackUrl())))
+                .isInstanceOf(TransactionException.class).hasMessageContaining("no longer active");
+        TransactionEngine.Decision d = second.commit(active, null, false);
+        assertThat(d.outcome()).isEqualTo(Outcome.ABORTED);
+        assertThat(d.presumed()).isTrue();
+        assertThat(second.view(active).presumed()).isTrue();
+        assertThat(anyCommitCall(active)).isFalse();
+
+        // a COMMIT record in the log wins over the older epoch
+        assertThat(second.commit(committedPending, null, false).outcome()).isEqualTo(Outcome.COMMITTED);
+        assertThat(second.commit(committedDone, null, false).outcome()).isEqualTo(Outcome.COMMITTED);
+        b.failNextPhaseTwoCalls(0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> second.view(committedPending).state() == TxState.COMMITTED);
+        assertThat(b.state(committedPending, "b:1")).isEqualTo(FakeParticipant.Branch.COMMITTED);
+        // txids keep growing across epochs
+        Txid next = Txid.parse(second.begin(null, null).id());
+        assertThat(next.epoch()).isEqualTo(second.epoch());
+    }
+
+    @Test
+    void s4AbortAtTheDeadlineIsAtomicWithRefusingTheCommit() throws Exception {
+        TransactionEngine engine = startEngine(Duration.ofSeconds(2));
+        int n = 120;
+        List<String> txids = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            txids.add(beginWithTwoBranches(engine, 40 + (i % 40)));
+        }
+        List<CompletableFuture<Outcome>> outcomes = new ArrayList<>();
+        ExecutorService clients = Executors.newFixedThreadPool(8);
+        try {
+            for (String txid : txids) {
+                outcomes.add(CompletableFuture.supplyAsync(() -> engine.commit(txid, null, false).outcome(), clients));
+            }
+            int committed = 0;
+            int aborted = 0;
+            for (int i = 0; i < n; i++) {
+                String txid = txids.get(i);
+                Outcome o = outcomes.get(i).join();
+                if (o == Outcome.COMMITTED) {
+                    committed++;
+                    fastAwait().until(() -> engine.view(txid).state() == TxState.COMMITTED);
+                    assertThat(a.state(txid, "a:1")).isEqualTo(FakeParticipant.Branch.COMMITTED);
+                    assertThat(b.state(txid, "b:1")).isEqualTo(FakeParticipant.Branch.COMMITTED);
+                } else {
+                    aborted++;
+                    fastAwait().until(() -> engine.view(txid).state() == TxState.ABORTED);
+                    assertThat(anyCommitCall(txid)).as("commit call for aborted " + txid).isFalse();
+                }
+            }
+            // the race is real only if both sides won sometimes
+            assertThat(committed).isPositive();
+            assertThat(aborted).isPositive();
+        } finally {
+            clients.shutdownNow();
+        }
+    }
+}

@@ -1,0 +1,6 @@
+package dev.pledge.protocol;
+
+import java.time.Instant;
+
+public record BeginResponse(String txid, Instant deadline, int xidFormatId) {
+}

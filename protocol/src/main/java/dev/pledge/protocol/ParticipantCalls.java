@@ -1,0 +1,34 @@
+package dev.pledge.protocol;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/** Bodies of the participant callbacks ({@code {callbackUrl}/prepare|commit|rollback}). */
+public final class ParticipantCalls {
+    private ParticipantCalls() {
+    }
+
+    public static final String PREPARE = "/prepare";
+    public static final String COMMIT = "/commit";
+    public static final String ROLLBACK = "/rollback";
+
+    public record PrepareRequest(String txid, String branchId) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record VoteResponse(Vote vote, String reason) {
+    }
+
+    public record PhaseTwoRequest(String txid, String branchId, boolean onePhase) {
+    }
+
+    public record RollbackRequest(String txid, String branchId) {
+    }
+
+    /** outcome: COMMITTED, ROLLED_BACK or UNKNOWN_BRANCH. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record PhaseTwoResponse(String outcome, String reason) {
+        public static final String COMMITTED = "COMMITTED";
+        public static final String ROLLED_BACK = "ROLLED_BACK";
+        public static final String UNKNOWN_BRANCH = "UNKNOWN_BRANCH";
+    }
+}

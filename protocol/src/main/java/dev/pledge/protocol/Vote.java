@@ -1,0 +1,4 @@
+package dev.pledge.protocol;
+
+/** A participant's answer to PREPARE. */
+public enum Vote { COMMIT, READ_ONLY, ABORT }
