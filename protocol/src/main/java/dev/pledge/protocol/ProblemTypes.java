@@ -23,6 +23,8 @@ public final class ProblemTypes {
     public static final URI TRANSACTION_COMMITTED = uri("transaction-committed");
     public static final URI OUTCOME_UNKNOWN = uri("outcome-unknown");
     public static final URI UNKNOWN_RESOURCE = uri("unknown-resource");
+    public static final URI RESOURCE_NOT_FOUND = uri("resource-not-found");
+    public static final URI RESOURCE_UNREACHABLE = uri("resource-unreachable");
     public static final URI LIMIT_EXCEEDED = uri("limit-exceeded");
     public static final URI INTERNAL_ERROR = uri("internal-error");
 

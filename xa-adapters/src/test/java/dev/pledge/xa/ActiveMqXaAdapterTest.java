@@ -1,9 +1,9 @@
 package dev.pledge.xa;
 
 import dev.pledge.xa.PhaseTwoResult.Outcome;
-import dev.pledge.xa.servers.ActiveMqBroker;
-import dev.pledge.xa.servers.FreePort;
-import dev.pledge.xa.servers.TcpProxy;
+import dev.pledge.testkit.ActiveMqBroker;
+import dev.pledge.testkit.FreePort;
+import dev.pledge.testkit.TcpProxy;
 import jakarta.jms.Connection;
 import jakarta.jms.Message;
 import jakarta.jms.MessageConsumer;

@@ -1,8 +1,8 @@
 package dev.pledge.xa;
 
 import dev.pledge.xa.PhaseTwoResult.Outcome;
-import dev.pledge.xa.servers.H2TcpServer;
-import dev.pledge.xa.servers.TcpProxy;
+import dev.pledge.testkit.H2TcpServer;
+import dev.pledge.testkit.TcpProxy;
 import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -201,7 +201,7 @@ class H2XaAdapterTest {
     void pingIsUpForARunningServerAndDownForAClosedPort() {
         assertThat(adapter.ping().status()).isEqualTo(ResourceHealth.Status.UP);
         XaResourceAdapter nowhere = XaResourceAdapters.create(new ResourceConfig("gone", "h2",
-                url(dev.pledge.xa.servers.FreePort.find()), "sa", ""));
+                url(dev.pledge.testkit.FreePort.find()), "sa", ""));
         assertThat(nowhere.ping().status()).isEqualTo(ResourceHealth.Status.DOWN);
     }
 

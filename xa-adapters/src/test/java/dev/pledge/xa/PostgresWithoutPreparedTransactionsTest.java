@@ -1,6 +1,6 @@
 package dev.pledge.xa;
 
-import dev.pledge.xa.servers.EmbeddedPostgresServer;
+import dev.pledge.testkit.EmbeddedPostgresServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

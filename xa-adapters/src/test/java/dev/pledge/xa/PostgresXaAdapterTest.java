@@ -3,8 +3,8 @@ package dev.pledge.xa;
 import dev.pledge.xa.PhaseTwoResult.Outcome;
 import dev.pledge.xa.ResourceDiagnostics.HeldLock;
 import dev.pledge.xa.ResourceDiagnostics.PreparedBranch;
-import dev.pledge.xa.servers.EmbeddedPostgresServer;
-import dev.pledge.xa.servers.TcpProxy;
+import dev.pledge.testkit.EmbeddedPostgresServer;
+import dev.pledge.testkit.TcpProxy;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -250,7 +250,7 @@ class PostgresXaAdapterTest {
         assertThat(adapter.ping().status()).isEqualTo(ResourceHealth.Status.UP);
 
         XaResourceAdapter nowhere = XaResourceAdapters.create(new ResourceConfig("gone-db", "postgresql",
-                "jdbc:postgresql://127.0.0.1:" + dev.pledge.xa.servers.FreePort.find() + "/x", "u", "secret"));
+                "jdbc:postgresql://127.0.0.1:" + dev.pledge.testkit.FreePort.find() + "/x", "u", "secret"));
         ResourceHealth health = nowhere.ping();
         assertThat(health.status()).isEqualTo(ResourceHealth.Status.DOWN);
         assertThat(health.message()).contains("gone-db").doesNotContain("secret");

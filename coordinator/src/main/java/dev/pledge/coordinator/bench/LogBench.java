@@ -43,7 +43,7 @@ import dev.pledge.coordinator.log.LogRecordCodec;
  * the highest concurrency. Run it with {@code ops/bench/log-bench.sh}.
  *
  * <p>Arguments (all optional): {@code --seconds=N} measured time per run (default 6),
- * {@code --warmup=N} (default 2), {@code --threads=1,8,64}, {@code --dir=PATH} where the temporary
+ * {@code --warmup=N} (default 4; the JIT compilers are still busy before that), {@code --threads=1,8,64}, {@code --dir=PATH} where the temporary
  * logs go (default: the system temp directory; it must be on the disk you want to measure).
  */
 public final class LogBench {
@@ -57,7 +57,7 @@ public final class LogBench {
     record Settings(int seconds, int warmup, List<Integer> threads, Path dir, List<String> modes) {
         static Settings parse(String[] args) {
             int seconds = 6;
-            int warmup = 2;
+            int warmup = 4;
             List<Integer> threads = List.of(1, 8, 64);
             List<String> modes = List.of("group", "single", "raw");
             Path dir = Path.of(System.getProperty("java.io.tmpdir"));
@@ -92,7 +92,13 @@ public final class LogBench {
     }
 
     record Result(String mode, int threads, double recordsPerSecond, long p50Micros, long p99Micros,
-                  double avgBatch) {
+                  double avgBatch, double cpuMicrosPerRecord) {
+    }
+
+    /** CPU time of the whole process (all threads, JIT and GC included). */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     public static void main(String[] args) throws Exception {
@@ -125,11 +131,11 @@ public final class LogBench {
         }
 
         System.out.println();
-        System.out.printf(Locale.ROOT, "%-7s %7s %12s %10s %10s %10s%n", "mode", "threads", "records/s", "p50 us",
-                "p99 us", "avg batch");
+        System.out.printf(Locale.ROOT, "%-7s %7s %12s %10s %10s %10s %12s%n", "mode", "threads", "records/s",
+                "p50 us", "p99 us", "avg batch", "cpu us/rec");
         for (Result r : results) {
-            System.out.printf(Locale.ROOT, "%-7s %7d %12.0f %10d %10d %10.1f%n", r.mode(), r.threads(),
-                    r.recordsPerSecond(), r.p50Micros(), r.p99Micros(), r.avgBatch());
+            System.out.printf(Locale.ROOT, "%-7s %7d %12.0f %10d %10d %10.1f %12.1f%n", r.mode(), r.threads(),
+                    r.recordsPerSecond(), r.p50Micros(), r.p99Micros(), r.avgBatch(), r.cpuMicrosPerRecord());
         }
         if (settings.modes().size() < 3) {
             return;
@@ -214,10 +220,12 @@ public final class LogBench {
             phase.set(Phase.MEASURE);
             DecisionLog.LogStats before = log.stats();
             long started = System.nanoTime();
+            long cpuStarted = processCpuNanos();
             Thread.sleep(TimeUnit.SECONDS.toMillis(settings.seconds()));
             phase.set(Phase.STOP);
             DecisionLog.LogStats after = log.stats();
             long elapsed = System.nanoTime() - started;
+            long cpu = processCpuNanos() - cpuStarted;
             if (!done.await(120, TimeUnit.SECONDS)) {
                 throw new IllegalStateException("appenders did not stop within 120 s");
             }
@@ -234,7 +242,7 @@ public final class LogBench {
             double avgBatch = (double) (after.records() - before.records())
                     / Math.max(1, after.batches() - before.batches());
             return new Result(mode, threads, total / (elapsed / 1e9), all.getValueAtPercentile(50),
-                    all.getValueAtPercentile(99), avgBatch);
+                    all.getValueAtPercentile(99), avgBatch, cpu / 1e3 / Math.max(1, total));
         } finally {
             deleteRecursively(dir);
         }
@@ -264,6 +272,7 @@ public final class LogBench {
             long measureEnd = warmupEnd + TimeUnit.SECONDS.toNanos(settings.seconds());
             long measuredBatches = 0;
             long lastEnd = warmupEnd;
+            long cpuStarted = -1;
             while (true) {
                 long start = System.nanoTime();
                 if (start >= measureEnd) {
@@ -288,6 +297,9 @@ public final class LogBench {
                 channel.force(false);
                 long end = System.nanoTime();
                 if (start >= warmupEnd) {
+                    if (cpuStarted < 0) {
+                        cpuStarted = processCpuNanos();
+                    }
                     latency.recordValue(Math.min((end - start) / 1_000, latency.getHighestTrackableValue()));
                     records += batch;
                     measuredBatches++;
@@ -295,8 +307,10 @@ public final class LogBench {
                 }
             }
             double seconds = (lastEnd - warmupEnd) / 1e9;
+            double cpuPerRecord = (processCpuNanos() - cpuStarted) / 1e3 / Math.max(1, records);
             return new Result("raw", threads, records / seconds, latency.getValueAtPercentile(50),
-                    latency.getValueAtPercentile(99), measuredBatches == 0 ? 0 : (double) records / measuredBatches);
+                    latency.getValueAtPercentile(99), measuredBatches == 0 ? 0 : (double) records / measuredBatches,
+                    cpuPerRecord);
         } finally {
             deleteRecursively(dir);
         }

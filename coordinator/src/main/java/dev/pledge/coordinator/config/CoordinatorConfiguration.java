@@ -9,6 +9,7 @@ import dev.pledge.coordinator.participant.HttpParticipantGateway;
 import dev.pledge.coordinator.security.TokenStore;
 import dev.pledge.coordinator.txn.ParticipantGateway;
 import dev.pledge.coordinator.txn.TransactionEngine;
+import dev.pledge.coordinator.recovery.OrphanScanner;
 import dev.pledge.coordinator.resources.ResourceRegistry;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
@@ -88,6 +89,11 @@ public class CoordinatorConfiguration {
         return engine;
     }
 
+    @Bean(initMethod = "start", destroyMethod = "close")
+    OrphanScanner orphanScanner(TransactionEngine engine, ResourceRegistry resources, PledgeProperties props, Clock clock) {
+        return new OrphanScanner(engine, resources, props, clock);
+    }
+
     @Bean
     PublicUrl publicUrl(PledgeProperties props) {
         return new PublicUrl(props);
@@ -102,8 +108,16 @@ public class CoordinatorConfiguration {
     }
 
     @Bean
-    MeterBinder coordinatorMeters(TransactionEngine engine, DecisionLog decisionLog) {
+    MeterBinder coordinatorMeters(TransactionEngine engine, DecisionLog decisionLog, OrphanScanner scanner,
+                                  Clock clock) {
         return registry -> {
+        engine.phaseTwo().onRetry(resource -> registry.counter("pledge.phase2.retries", "resource", resource).increment());
+        io.micrometer.core.instrument.FunctionCounter.builder("pledge.recovery.orphan_rollbacks", scanner,
+                OrphanScanner::orphanRollbacks).description("orphan branches rolled back under S5").register(registry);
+        Gauge.builder("pledge.transactions.in_doubt.oldest_age_seconds", engine, e -> e.inDoubt().stream()
+                        .filter(s -> s.decidedAt() != null).findFirst()
+                        .map(s -> (double) java.time.Duration.between(s.decidedAt(), clock.instant()).toSeconds()).orElse(0.0))
+                .description("age of the oldest decided transaction whose phase 2 is not finished").register(registry);
         Gauge.builder("pledge.transactions.undecided", engine, TransactionEngine::undecidedCount)
                 .description("transactions begun and not yet decided").register(registry);
         Gauge.builder("pledge.transactions.in_doubt", engine, TransactionEngine::inDoubtCount)

@@ -21,6 +21,7 @@ import java.util.regex.Pattern;
  * @param phaseTwo          retrying phase 2 forever
  * @param resources         resource managers the coordinator can reach (XA bridging, recovery)
  * @param security          API tokens
+ * @param recovery          the orphan scanner
  * @param failpoint         test-only: a named protocol point where the process halts or pauses
  */
 @ConfigurationProperties("pledge")
@@ -34,6 +35,7 @@ public record PledgeProperties(
         @DefaultValue PhaseTwo phaseTwo,
         Map<String, Resource> resources,
         @DefaultValue Security security,
+        @DefaultValue Recovery recovery,
         @DefaultValue Failpoint failpoint) {
 
     private static final Pattern CLUSTER_ID = Pattern.compile("[a-z0-9-]{1,12}");
@@ -128,6 +130,21 @@ public record PledgeProperties(
 
     /** A service's API token: {@code sha256} is the lowercase hex SHA-256 of the token; roles VIEWER, PARTICIPANT, OPERATOR. */
     public record ServiceToken(String sha256, java.util.List<String> roles) {
+    }
+
+    /**
+     * @param enabled                run the orphan scanner at start-up and periodically
+     * @param scanInterval           time between recovery scans of every resource
+     * @param orphanSafetyInterval   an orphan is rolled back only when seen prepared in two scans at least
+     *                               this far apart (S5, Narayana's two-scan rule)
+     */
+    public record Recovery(@DefaultValue("true") boolean enabled,
+                           @DefaultValue("30s") Duration scanInterval,
+                           @DefaultValue("60s") Duration orphanSafetyInterval) {
+        public Recovery {
+            requirePositive("pledge.recovery.scan-interval", scanInterval);
+            requirePositive("pledge.recovery.orphan-safety-interval", orphanSafetyInterval);
+        }
     }
 
     /** A resource manager: type postgresql | h2 | activemq, connection URL and credentials. */

@@ -24,9 +24,10 @@ public final class Failpoints {
     public static final String BEFORE_REPLY = "coordinator.before-reply";
     public static final String BETWEEN_BRANCH_COMMITS = "coordinator.between-branch-commits";
     public static final String BEFORE_COMPLETED = "coordinator.before-completed";
+    public static final String DURING_ORPHAN_ROLLBACK = "coordinator.during-orphan-rollback";
 
     public static final List<String> ALL = List.of(BEFORE_PREPARE, AFTER_PREPARE, BEFORE_COMMIT_APPEND,
-            AFTER_COMMIT_APPEND, BEFORE_REPLY, BETWEEN_BRANCH_COMMITS, BEFORE_COMPLETED);
+            AFTER_COMMIT_APPEND, BEFORE_REPLY, BETWEEN_BRANCH_COMMITS, BEFORE_COMPLETED, DURING_ORPHAN_ROLLBACK);
 
     public enum Action { HALT, PAUSE }
 

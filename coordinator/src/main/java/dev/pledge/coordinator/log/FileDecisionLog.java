@@ -22,12 +22,9 @@ import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 import org.slf4j.Logger;
@@ -43,20 +40,20 @@ import org.slf4j.LoggerFactory;
  * blocks the caller (backpressure). One writer thread takes everything queued, up to
  * {@link Options#maxBatchRecords()} records and {@link Options#maxBatchBytes()} bytes, writes it
  * with one positional {@code FileChannel.write}, calls {@code force(false)} once if any record in
- * the batch is {@link Durability#FORCED}, applies the batch to {@link #table()} in order, and hands
- * the batch to a completer thread that completes the futures, in batch order. While one batch is
- * being forced the next one accumulates, which is the whole trick: one fsync is paid for by every
- * appender that arrived during the previous one. Completing futures means waking one thread per
- * record; done on the writer thread it took as long as the fsync itself at 64 appenders, so the
- * writer hands it off and goes straight back to writing (see docs/benchmarks.md).
+ * the batch is {@link Durability#FORCED}, applies the batch to {@link #table()} in order and only
+ * then completes the futures. While one batch is being forced and completed the next one
+ * accumulates, which is the whole trick: one fsync is paid for by every appender that arrived
+ * during the previous one. (Handing completion to a separate thread, so that the writer could
+ * force again sooner, was measured and rejected: smaller batches, more fsyncs, twice the CPU per
+ * record at 8 appenders; see docs/benchmarks.md.)
  * A batch of only {@link Durability#LAZY} records is written but not forced; it becomes durable
  * with the next forced batch, a checkpoint or {@link #close()}. Losing it in a crash only means
  * phase 2 is driven again for those transactions, which is harmless (safety rule S6).
  *
- * <p>Futures are completed on the completer thread. Dependent actions attached with the non-async
- * {@code CompletableFuture} methods therefore run on it and delay the completion of every later
- * append; attach them with the {@code *Async} variants, and never block in them. An append made
- * from the completer or writer thread never waits for queue space: it fails if the queue is full.
+ * <p>Futures are completed on the writer thread. Dependent actions attached with the non-async
+ * {@code CompletableFuture} methods therefore run on it and delay every later append; attach them
+ * with the {@code *Async} variants, and never block in them. An append made on the writer thread
+ * (from such an action) never waits for queue space: it fails if the queue is full.
  *
  * <h2>Failure</h2>
  * Any error while writing or forcing fails the batch in flight and every later append, for good:
@@ -109,9 +106,6 @@ public final class FileDecisionLog implements DecisionLog {
     /** A bigger checkpoint means phase 2 has stopped completing; say so rather than write it. */
     static final long MAX_CHECKPOINT_BYTES = 512L << 20;
     private static final long MAX_PREALLOCATION_STEP = 4L << 20;
-    /** Written batches waiting for their futures to be completed; the writer waits when this is full. */
-    private static final int MAX_BATCHES_AWAITING_COMPLETION = 1024;
-    private static final List<Pending> STOP_COMPLETER = new ArrayList<>();
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 << 10).asReadOnlyBuffer();
 
     /** Directories (real paths) opened by a FileDecisionLog in this JVM. */
@@ -203,15 +197,7 @@ public final class FileDecisionLog implements DecisionLog {
     private final Options options;
     private final long preallocationStep;
     private final DecisionTable table = new DecisionTable();
-    /**
-     * Appends waiting for the writer. Lock-free, because when a batch completes dozens of
-     * appenders come back at once; behind one lock they would queue up and hand it to each other
-     * one context switch at a time. {@link #queueSpace} bounds it (control requests bypass it).
-     */
-    private final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
-    private final Semaphore queueSpace;
-    /** Set by the writer before it parks for want of work; appenders unpark it when they see it. */
-    private volatile boolean writerParked;
+    private final ArrayBlockingQueue<Pending> queue;
     private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
     private volatile IOException failure;
     private Consumer<LogRecord> replayListener = record -> { };
@@ -220,9 +206,6 @@ public final class FileDecisionLog implements DecisionLog {
     private FileChannel lockChannel;
     private FileLock lock;
     private Thread writer;
-    private Thread completer;
-    private final ArrayBlockingQueue<List<Pending>> completions =
-            new ArrayBlockingQueue<>(MAX_BATCHES_AWAITING_COMPLETION);
 
     // Owned by the writer thread once open() has started it.
     private ByteBuffer buffer;
@@ -253,7 +236,7 @@ public final class FileDecisionLog implements DecisionLog {
         this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath().normalize();
         this.options = Objects.requireNonNull(options, "options");
         this.preallocationStep = Math.min(options.segmentBytes(), MAX_PREALLOCATION_STEP);
-        this.queueSpace = new Semaphore(options.maxQueuedRecords());
+        this.queue = new ArrayBlockingQueue<>(options.maxQueuedRecords());
     }
 
     public Path directory() {
@@ -296,10 +279,7 @@ public final class FileDecisionLog implements DecisionLog {
             buffer = ByteBuffer.allocateDirect(options.maxBatchBytes());
             writer = new Thread(this::runWriter, "pledge-decision-log-writer");
             writer.setDaemon(true);
-            completer = new Thread(this::runCompleter, "pledge-decision-log-completer");
-            completer.setDaemon(true);
             state.set(State.OPEN);
-            completer.start();
             writer.start();
             log.info("Opened decision log {}: read {} entries (checkpoints included) from {} segment(s) in {} ms;"
                             + " epoch {}, {} pending commit(s), active segment {}", directory, replayed, segments.size(),
@@ -586,75 +566,36 @@ public final class FileDecisionLog implements DecisionLog {
     }
 
     private void enqueue(Pending pending) {
-        if (pending.control == null) {
-            try {
-                if (Thread.currentThread() == writer || Thread.currentThread() == completer) {
-                    // Waiting for space here could wait for ourselves.
-                    if (!queueSpace.tryAcquire()) {
-                        pending.future.completeExceptionally(new IllegalStateException("decision log " + directory
-                                + " queue is full and append() was called on one of its own threads, which could"
-                                + " deadlock; attach follow-up work with the *Async CompletableFuture methods"));
+        try {
+            if (Thread.currentThread() == writer) {
+                // Waiting for space here would wait for ourselves.
+                if (!queue.offer(pending)) {
+                    pending.future.completeExceptionally(new IllegalStateException("decision log " + directory
+                            + " queue is full and append() was called on its writer thread, which would deadlock;"
+                            + " attach follow-up work with the *Async CompletableFuture methods"));
+                    return;
+                }
+            } else {
+                while (!queue.offer(pending, 20, TimeUnit.MILLISECONDS)) {
+                    State s = state.get();
+                    if (s != State.OPEN) {
+                        pending.future.completeExceptionally(notAccepting(s));
                         return;
                     }
-                } else {
-                    while (!queueSpace.tryAcquire(20, TimeUnit.MILLISECONDS)) {
-                        State s = state.get();
-                        if (s != State.OPEN) {
-                            pending.future.completeExceptionally(notAccepting(s));
-                            return;
-                        }
-                    }
                 }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                pending.future.completeExceptionally(new InterruptedIOException("interrupted while waiting for space"
-                        + " in the queue of decision log " + directory + "; the record was not appended"));
-                return;
             }
-        }
-        queue.offer(pending);
-        if (writerParked) {
-            LockSupport.unpark(writer);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            pending.future.completeExceptionally(new InterruptedIOException("interrupted while waiting for space in"
+                    + " the queue of decision log " + directory + "; the record was not appended"));
+            return;
         }
         // The writer stops taking from the queue when it closes or fails, and drains it once after
         // changing the state. If we still see OPEN here, our element went in before that change,
         // so the writer (or close) will complete it; otherwise take it back if nobody took it yet.
         State s = state.get();
-        if (s != State.OPEN && pending.control == null && queue.remove(pending)) {
-            queueSpace.release();
+        if (s != State.OPEN && queue.remove(pending)) {
             pending.future.completeExceptionally(notAccepting(s));
-        }
-    }
-
-    /** The next queued item, waiting for one if there is none. Only the writer calls this. */
-    private Pending takeNext() {
-        Pending next = queue.poll();
-        if (next == null) {
-            writerParked = true;
-            // Re-check after publishing the flag: an appender that offered before seeing it did not unpark us.
-            while ((next = queue.poll()) == null) {
-                LockSupport.park(this);
-            }
-            writerParked = false;
-        }
-        if (next.control == null) {
-            queueSpace.release();
-        }
-        return next;
-    }
-
-    /** Moves up to {@code max} queued items to {@code inbox} without waiting. Only the writer calls this. */
-    private void drainTo(ArrayDeque<Pending> inbox, int max) {
-        int records = 0;
-        Pending next;
-        for (int i = 0; i < max && (next = queue.poll()) != null; i++) {
-            inbox.add(next);
-            if (next.control == null) {
-                records++;
-            }
-        }
-        if (records > 0) {
-            queueSpace.release(records);
         }
     }
 
@@ -684,10 +625,10 @@ public final class FileDecisionLog implements DecisionLog {
         try {
             while (true) {
                 if (inbox.isEmpty()) {
-                    inbox.add(takeNext());
+                    inbox.add(queue.take());
                 }
                 if (inbox.size() < options.maxBatchRecords()) {
-                    drainTo(inbox, options.maxBatchRecords() - inbox.size());
+                    queue.drainTo(inbox, options.maxBatchRecords() - inbox.size());
                 }
                 if (inbox.peek().control != null) {
                     control = inbox.poll();
@@ -717,8 +658,7 @@ public final class FileDecisionLog implements DecisionLog {
                     batch.add(next);
                 }
                 writeBatch(batch);
-                completions.put(batch);
-                batch = new ArrayList<>();
+                batch.clear();
                 if (bytesSinceCheckpoint >= options.segmentBytes()) {
                     roll();
                 }
@@ -753,24 +693,8 @@ public final class FileDecisionLog implements DecisionLog {
         for (Pending p : batch) {
             table.apply(p.record);
         }
-    }
-
-    /** Completes the futures of written batches, in order, off the writer's critical path. */
-    private void runCompleter() {
-        try {
-            while (true) {
-                List<Pending> batch = completions.take();
-                if (batch == STOP_COMPLETER) {
-                    return;
-                }
-                for (Pending p : batch) {
-                    p.future.complete(null);
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            log.error("Decision log {} completer thread interrupted; appends already written will not complete",
-                    directory);
+        for (Pending p : batch) {
+            p.future.complete(null);
         }
     }
 
@@ -966,8 +890,8 @@ public final class FileDecisionLog implements DecisionLog {
     }
 
     private void failQueued(Exception cause) {
-        ArrayDeque<Pending> left = new ArrayDeque<>();
-        drainTo(left, Integer.MAX_VALUE);
+        List<Pending> left = new ArrayList<>();
+        queue.drainTo(left);
         left.forEach(p -> p.future.completeExceptionally(cause));
     }
 
@@ -999,7 +923,9 @@ public final class FileDecisionLog implements DecisionLog {
         }
         Pending stop = new Pending(null, null, false, Control.CLOSE);
         try {
-            enqueue(stop);
+            while (writer.isAlive() && !queue.offer(stop, 20, TimeUnit.MILLISECONDS)) {
+                // The writer is draining; wait for room.
+            }
             writer.join(TimeUnit.SECONDS.toMillis(CLOSE_TIMEOUT_SECONDS));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -1013,14 +939,6 @@ public final class FileDecisionLog implements DecisionLog {
         }
         failQueued(new IllegalStateException("decision log " + directory + " is closed; the record was not"
                 + " appended"));
-        try {
-            // Every batch the writer handed over was written; let the completer finish them.
-            completions.put(STOP_COMPLETER);
-            completer.join(TimeUnit.SECONDS.toMillis(CLOSE_TIMEOUT_SECONDS));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while closing decision log " + directory);
-        }
         closeQuietly(segment);
         releaseLock();
         state.set(State.CLOSED);

@@ -4,6 +4,7 @@ import dev.pledge.coordinator.config.PledgeProperties;
 import dev.pledge.coordinator.txn.XaBridge;
 import dev.pledge.xa.PhaseTwoResult;
 import dev.pledge.xa.RecoveredXids;
+import dev.pledge.xa.ResourceDiagnostics;
 import dev.pledge.xa.ResourceConfig;
 import dev.pledge.xa.ResourceHealth;
 import dev.pledge.xa.XaResourceAdapter;
@@ -122,6 +123,15 @@ public final class ResourceRegistry implements XaBridge, Closeable {
             return CompletableFuture.failedFuture(new IllegalArgumentException("unknown resource " + resource));
         }
         return CompletableFuture.supplyAsync(() -> e.adapter().recover(clusterId), e.calls());
+    }
+
+    /** Prepared branches of one resource with what its resource manager tells about them. */
+    public CompletableFuture<ResourceDiagnostics> diagnostics(String resource) {
+        Entry e = entries.get(resource);
+        if (e == null) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("unknown resource " + resource));
+        }
+        return CompletableFuture.supplyAsync(() -> e.adapter().diagnostics(clusterId), e.calls());
     }
 
     /** Pings every resource now and remembers the answers for {@link #statuses()}. */

@@ -44,6 +44,8 @@ public final class PhaseTwoDriver {
     private final Clock clock;
     private final ScheduledExecutorService scheduler;
     private final ConcurrentLinkedQueue<String> completedToLog = new ConcurrentLinkedQueue<>();
+    /** Called with the resource name of every failed phase-2 attempt (a metric). */
+    private volatile java.util.function.Consumer<String> retries = resource -> { };
 
     PhaseTwoDriver(TransactionEngine engine, DecisionLog decisionLog, ParticipantGateway gateway, XaBridge bridge,
                    PledgeProperties props, Clock clock, ScheduledExecutorService scheduler) {
@@ -56,6 +58,10 @@ public final class PhaseTwoDriver {
         this.scheduler = scheduler;
         scheduler.scheduleWithFixedDelay(this::flushCompleted, COMPLETED_FLUSH_MILLIS, COMPLETED_FLUSH_MILLIS,
                 TimeUnit.MILLISECONDS);
+    }
+
+    public void onRetry(java.util.function.Consumer<String> listener) {
+        this.retries = listener;
     }
 
     /** Starts phase 2 (or the rollback) of a decided transaction. */
@@ -77,8 +83,11 @@ public final class PhaseTwoDriver {
         }
     }
 
-    /** Retries every unfinished branch of a transaction now (operator action). */
-    public void retryNow(GlobalTransaction tx) {
+    /** Retries every unfinished branch of a transaction now (operator action), bridging where possible. */
+    void retryNow(GlobalTransaction tx) {
+        synchronized (tx) {
+            tx.branches.values().forEach(b -> b.bridgeNext = b.callbackUrl == null || bridge.canReach(b.resource));
+        }
         submit(tx);
     }
 
@@ -233,9 +242,12 @@ public final class PhaseTwoDriver {
 
     private void logRetry(GlobalTransaction tx, BranchEntry b) {
         synchronized (tx) {
+            retries.accept(b.resource);
             if (b.attempts <= 3 || Integer.bitCount(b.attempts) == 1) {
-                log.warn("Phase 2 of transaction {} branch {} (resource {}) attempt {} failed: {}; retrying",
-                        tx.id, b.branchId, b.resource, b.attempts, b.lastError);
+                log.warn("{} of transaction {} branch {} (resource {}) attempt {} failed: {}; retrying with backoff"
+                                + " (GET /api/v1/transactions/{} shows the next attempt)",
+                        tx.state == TxState.COMMITTING ? "Phase 2" : "Rollback", tx.id, b.branchId, b.resource,
+                        b.attempts, b.lastError, tx.id);
             }
         }
     }

@@ -644,6 +644,88 @@ public final class TransactionEngine {
                 .toList();
     }
 
+    /** What the engine knows of a txid's outcome, for the orphan scanner (safety rule S5). */
+    public enum Fate {
+        /** Not decided yet (ACTIVE, or PREPARING with an unknown outcome): never touch its branches. */
+        IN_PROGRESS,
+        /** A COMMIT record exists: every branch must commit. */
+        COMMITTED,
+        /** Decided abort, or presumed aborted (an older epoch with no COMMIT record, S3). */
+        ABORTED,
+        /** This epoch's txid that the engine no longer (or never) knew: an operator decides. */
+        UNKNOWN
+    }
+
+    public Fate fateOf(String txid) {
+        Txid parsed;
+        try {
+            parsed = Txid.parse(txid);
+        } catch (TransactionException e) {
+            return Fate.UNKNOWN;
+        }
+        if (!parsed.clusterId().equals(props.clusterId())) {
+            return Fate.UNKNOWN;
+        }
+        GlobalTransaction tx = table.get(txid);
+        if (tx != null) {
+            synchronized (tx) {
+                Outcome decided = tx.decision.getNow(null);
+                if (decided == Outcome.COMMITTED || tx.state == TxState.COMMITTING) {
+                    return Fate.COMMITTED;
+                }
+                if (decided == Outcome.ABORTED) {
+                    return Fate.ABORTED;
+                }
+                return Fate.IN_PROGRESS;
+            }
+        }
+        if (decisionLog.table().isPending(txid) || decisionLog.table().wasCompleted(txid)) {
+            return Fate.COMMITTED;
+        }
+        return parsed.epoch() < epoch ? Fate.ABORTED : Fate.UNKNOWN;
+    }
+
+    /** True while the phase-2 driver owns this branch (so a recovery scan must leave it alone). */
+    public boolean isDriving(String txid, String branchId) {
+        GlobalTransaction tx = table.get(txid);
+        if (tx == null) {
+            return false;
+        }
+        synchronized (tx) {
+            BranchEntry b = tx.branches.get(branchId);
+            return b != null && !b.state.isFinished()
+                    && (tx.state == TxState.COMMITTING || tx.state == TxState.ABORTING);
+        }
+    }
+
+    /** Decided transactions whose phase 2 (or rollback) is not finished, oldest decision first. */
+    public List<TransactionSnapshot> inDoubt() {
+        return table.values().stream()
+                .filter(t -> {
+                    TxState s = t.state();
+                    return s == TxState.COMMITTING || s == TxState.ABORTING;
+                })
+                .map(TransactionSnapshot::of)
+                .sorted(Comparator.comparing(TransactionSnapshot::decidedAt, Comparator.nullsFirst(Comparator.naturalOrder())))
+                .toList();
+    }
+
+    /** Operator action: retry every unfinished branch of a decided transaction now. */
+    public TransactionSnapshot retryNow(String txid) {
+        Lookup found = lookup(txid);
+        if (found.tx == null) {
+            throw new TransactionException(Kind.NOT_ACTIVE, txid, "transaction " + txid
+                    + " has no phase 2 in progress here: nothing to retry");
+        }
+        TxState s = found.tx.state();
+        if (s != TxState.COMMITTING && s != TxState.ABORTING) {
+            throw new TransactionException(Kind.NOT_ACTIVE, txid, s, "transaction " + txid + " is " + s
+                    + ": only COMMITTING or ABORTING transactions have branches to retry");
+        }
+        phaseTwo.retryNow(found.tx);
+        return TransactionSnapshot.of(found.tx);
+    }
+
     public int undecidedCount() {
         return undecidedCount.get();
     }

@@ -1,8 +1,8 @@
 package dev.pledge.coordinator.api;
 
-import dev.pledge.coordinator.testsupport.ApiClient;
+import dev.pledge.testkit.ApiClient;
 import dev.pledge.coordinator.testsupport.CoordinatorTestBase;
-import dev.pledge.coordinator.testsupport.FakeParticipant;
+import dev.pledge.testkit.FakeParticipant;
 import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpRequest;

@@ -1,8 +1,8 @@
 package dev.pledge.coordinator.crash;
 
-import dev.pledge.coordinator.testsupport.ApiClient;
-import dev.pledge.coordinator.testsupport.CoordinatorProcess;
-import dev.pledge.coordinator.testsupport.FakeParticipant;
+import dev.pledge.testkit.ApiClient;
+import dev.pledge.testkit.CoordinatorProcess;
+import dev.pledge.testkit.FakeParticipant;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

@@ -1,5 +1,6 @@
 package dev.pledge.coordinator.testsupport;
 
+import dev.pledge.testkit.ApiClient;
 import org.junit.jupiter.api.BeforeEach;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;

@@ -3,7 +3,7 @@ package dev.pledge.coordinator.txn;
 import dev.pledge.coordinator.config.PledgeProperties;
 import dev.pledge.coordinator.log.FileDecisionLog;
 import dev.pledge.coordinator.participant.HttpParticipantGateway;
-import dev.pledge.coordinator.testsupport.FakeParticipant;
+import dev.pledge.testkit.FakeParticipant;
 import dev.pledge.protocol.BranchRegistration;
 import dev.pledge.protocol.BranchState;
 import dev.pledge.protocol.Outcome;
@@ -65,6 +65,7 @@ class SafetyRulesTest {
                 new PledgeProperties.Participant(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(1), Duration.ofSeconds(5)),
                 new PledgeProperties.PhaseTwo(Duration.ofMillis(20), Duration.ofMillis(200), appendTimeout),
                 Map.of(), new PledgeProperties.Security(null, Map.of(), null, 65536),
+                new PledgeProperties.Recovery(false, Duration.ofSeconds(30), Duration.ofSeconds(60)),
                 new PledgeProperties.Failpoint("", "HALT", 0));
     }
 

@@ -1,4 +1,4 @@
-package dev.pledge.coordinator.testsupport;
+package dev.pledge.testkit;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;

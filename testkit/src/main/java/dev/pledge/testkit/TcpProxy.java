@@ -1,4 +1,4 @@
-package dev.pledge.xa.servers;
+package dev.pledge.testkit;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package dev.pledge.xa.servers;
+package dev.pledge.testkit;
 
 import org.apache.activemq.broker.BrokerService;
 import org.apache.activemq.store.kahadb.KahaDBPersistenceAdapter;

@@ -1,4 +1,4 @@
-package dev.pledge.coordinator.testsupport;
+package dev.pledge.testkit;
 
 import java.io.BufferedReader;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.pledge.coordinator.testsupport;
+package dev.pledge.testkit;
 
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;

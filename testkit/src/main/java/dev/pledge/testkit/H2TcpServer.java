@@ -1,4 +1,4 @@
-package dev.pledge.xa.servers;
+package dev.pledge.testkit;
 
 import org.h2.tools.Server;
 

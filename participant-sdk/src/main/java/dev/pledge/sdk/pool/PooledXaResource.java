@@ -1,0 +1,123 @@
+package dev.pledge.sdk.pool;
+
+import io.agroal.api.transaction.TransactionAware;
+
+import javax.transaction.xa.XAException;
+import javax.transaction.xa.XAResource;
+import javax.transaction.xa.Xid;
+
+/**
+ * The XA resource of one pooled Agroal connection: tells the pool about the transaction's progress
+ * (what Agroal's own Narayana integration does), marks the connection for removal after XA errors, and
+ * remembers whether the branch was left prepared, so the connection is not reused with that state.
+ */
+final class PooledXaResource implements XAResource {
+    private final TransactionAware connection;
+    private final XAResource xa;
+    private volatile boolean prepared;
+
+    PooledXaResource(TransactionAware connection, XAResource xa) {
+        this.connection = connection;
+        this.xa = xa;
+    }
+
+    /** True when this branch voted yes and was neither committed nor rolled back through this resource. */
+    boolean leftPrepared() {
+        return prepared;
+    }
+
+    @Override
+    public void start(Xid xid, int flags) throws XAException {
+        try {
+            connection.transactionStart();
+            xa.start(xid, flags);
+        } catch (XAException e) {
+            connection.setFlushOnly();
+            throw e;
+        } catch (Exception e) {
+            connection.setFlushOnly();
+            XAException x = new XAException("could not start the XA branch: " + e);
+            x.errorCode = XAException.XAER_RMFAIL;
+            x.initCause(e);
+            throw x;
+        }
+    }
+
+    @Override
+    public void end(Xid xid, int flags) throws XAException {
+        try {
+            xa.end(xid, flags);
+        } catch (XAException e) {
+            boolean rolledBackOnFail = flags == TMFAIL && e.errorCode >= XAException.XA_RBBASE
+                    && e.errorCode <= XAException.XA_RBEND;
+            if (!rolledBackOnFail) {
+                connection.setFlushOnly();
+            }
+            throw e;
+        } catch (RuntimeException e) {
+            connection.setFlushOnly();
+            throw e;
+        }
+    }
+
+    @Override
+    public int prepare(Xid xid) throws XAException {
+        try {
+            int vote = xa.prepare(xid);
+            prepared = vote == XA_OK;
+            return vote;
+        } catch (XAException | RuntimeException e) {
+            connection.setFlushOnly();
+            throw e;
+        }
+    }
+
+    @Override
+    public void commit(Xid xid, boolean onePhase) throws XAException {
+        try {
+            connection.transactionBeforeCompletion(true);
+            xa.commit(xid, onePhase);
+            prepared = false;
+        } catch (XAException | RuntimeException e) {
+            connection.setFlushOnly();
+            throw e;
+        }
+    }
+
+    @Override
+    public void rollback(Xid xid) throws XAException {
+        try {
+            connection.transactionBeforeCompletion(false);
+            xa.rollback(xid);
+            prepared = false;
+        } catch (XAException | RuntimeException e) {
+            connection.setFlushOnly();
+            throw e;
+        }
+    }
+
+    @Override
+    public void forget(Xid xid) throws XAException {
+        xa.forget(xid);
+    }
+
+    @Override
+    public Xid[] recover(int flag) throws XAException {
+        return xa.recover(flag);
+    }
+
+    @Override
+    public boolean isSameRM(XAResource other) throws XAException {
+        return xa.isSameRM(other);
+    }
+
+    @Override
+    public int getTransactionTimeout() throws XAException {
+        return xa.getTransactionTimeout();
+    }
+
+    @Override
+    public boolean setTransactionTimeout(int seconds) throws XAException {
+        return xa.setTransactionTimeout(seconds);
+    }
+}
