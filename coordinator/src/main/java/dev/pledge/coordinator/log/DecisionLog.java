@@ -31,6 +31,14 @@ public interface DecisionLog extends Closeable {
     /** The meaning of the log so far. */
     DecisionTable table();
 
+    /**
+     * Why this log can no longer append (after an I/O error the log stops: S2), or empty while healthy.
+     * Shown by the health endpoint.
+     */
+    default java.util.Optional<String> failure() {
+        return java.util.Optional.empty();
+    }
+
     /** Counters for metrics and benchmarks. */
     LogStats stats();
 
