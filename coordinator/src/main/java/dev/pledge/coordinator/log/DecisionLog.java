@@ -28,6 +28,15 @@ public interface DecisionLog extends Closeable {
     /** Appends a record; see the class comment for when the future completes. */
     CompletableFuture<Void> append(LogRecord record, Durability durability);
 
+    /**
+     * A FORCED append made on behalf of the leader of {@code epoch}. A replicated log refuses it
+     * (exceptionally: outcome unknown, S2) once this node no longer leads that epoch; a single-node log
+     * has one writer and ignores the epoch.
+     */
+    default CompletableFuture<Void> appendInEpoch(LogRecord record, long epoch) {
+        return append(record, Durability.FORCED);
+    }
+
     /** The meaning of the log so far. */
     DecisionTable table();
 

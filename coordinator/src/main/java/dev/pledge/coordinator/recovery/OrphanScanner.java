@@ -81,6 +81,9 @@ public final class OrphanScanner implements Closeable {
     }
 
     private void scanAllQuietly() {
+        if (!engine.isLeading()) {
+            return; // only a ready leader resolves anything (a follower's view of the log may lag)
+        }
         for (String resource : registry.names()) {
             try {
                 scan(resource, true);

@@ -102,6 +102,10 @@ public final class PhaseTwoDriver {
             if (tx.state != TxState.COMMITTING && tx.state != TxState.ABORTING) {
                 return;
             }
+            if (!engine.isLeading()) {
+                // deposed: the next leader rebuilds phase 2 from the log
+                return;
+            }
             commit = tx.state == TxState.COMMITTING;
             url = b.callbackUrl;
             boolean reachable = bridge.canReach(b.resource);

@@ -91,15 +91,59 @@ public final class TransactionEngine {
             throw new IOException("could not force epoch " + next + " to the decision log in " + props.dataDir()
                     + ": check that the directory is writable and the disk is not full", e);
         }
-        epoch = next;
+        lead(next);
+    }
+
+    /**
+     * Cluster mode: this node became a ready Raft leader in {@code term} (an entry of its own term is
+     * committed and applied, so the decision table holds every earlier decision: S3). The term is the
+     * epoch of every txid issued from now on. Transactions of an earlier leadership are forgotten:
+     * undecided ones are presumed aborted (older epoch), decided ones are rebuilt from the log.
+     */
+    public synchronized void becomeLeader(long term) {
+        if (started && epoch == term) {
+            return;
+        }
+        lead(term);
+    }
+
+    /** Cluster mode: this node stopped leading; it stops deciding, issuing txids and driving phase 2 now. */
+    public synchronized void stepDown() {
+        if (!started) {
+            return;
+        }
+        started = false;
+        log.info("Coordinator {} is no longer the leader of epoch {}: it stops deciding and driving phase 2", props.clusterId(), epoch);
+    }
+
+    /** True while this node may decide: single node after start, or a ready leader. */
+    public boolean isLeading() {
+        return started;
+    }
+
+    private synchronized void lead(long newEpoch) {
+        for (GlobalTransaction old : table.values()) {
+            synchronized (old) {
+                if (old.deadlineTimer != null) {
+                    old.deadlineTimer.cancel(false);
+                }
+            }
+        }
+        table.clear();
+        finishedOrder.clear();
+        undecidedCount.set(0);
+        seq.set(0);
+        epoch = newEpoch;
         List<LogRecord.Commit> pending = decisionLog.table().pendingCommits();
         for (LogRecord.Commit commit : pending) {
             GlobalTransaction tx = recovered(commit);
             table.put(tx.id, tx);
-            phaseTwo.submit(tx);
         }
         started = true;
-        log.info("Coordinator {} started in epoch {}; {} committed transaction(s) resume phase 2",
+        for (GlobalTransaction tx : List.copyOf(table.values())) {
+            phaseTwo.submit(tx);
+        }
+        log.info("Coordinator {} leads epoch {}; {} committed transaction(s) resume phase 2",
                 props.clusterId(), epoch, pending.size());
     }
 
@@ -424,7 +468,7 @@ public final class TransactionEngine {
         LogRecord.Commit record = new LogRecord.Commit(tx.id, toCommit, clock.millis());
         CompletableFuture<Void> append;
         try {
-            append = decisionLog.append(record, DecisionLog.Durability.FORCED);
+            append = decisionLog.appendInEpoch(record, epochOf(tx));
         } catch (RuntimeException e) {
             append = CompletableFuture.failedFuture(e);
         }
@@ -432,6 +476,10 @@ public final class TransactionEngine {
             tx.commitAppend = append;
         }
         return awaitCommitPoint(tx, append);
+    }
+
+    private static long epochOf(GlobalTransaction tx) {
+        return tx.txid.epoch();
     }
 
     private Outcome awaitCommitPoint(GlobalTransaction tx, CompletableFuture<Void> append) {
@@ -749,7 +797,8 @@ public final class TransactionEngine {
 
     private void requireStarted() {
         if (!started) {
-            throw new TransactionException(Kind.OUTCOME_UNKNOWN, null, "the coordinator is still starting: retry shortly");
+            throw new TransactionException(Kind.OUTCOME_UNKNOWN, null, "this coordinator is not the leader (or is"
+                    + " still starting): retry shortly, or send the request to the leader named by GET /api/v1/cluster");
         }
     }
 
