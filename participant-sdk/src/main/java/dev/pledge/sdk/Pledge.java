@@ -1,6 +1,7 @@
 package dev.pledge.sdk;
 
 import dev.pledge.sdk.client.CoordinatorClient;
+import dev.pledge.sdk.jta.JoinedTransactions;
 import dev.pledge.sdk.jta.PledgeTransactionManager;
 import dev.pledge.sdk.jta.PledgeTransactionManager.ResourceCheck;
 import dev.pledge.sdk.jta.PledgeTransactionManager.Settings;
@@ -39,6 +40,7 @@ public final class Pledge implements AutoCloseable {
     private final CoordinatorClient client;
     private final PledgeTransactionManager tm;
     private final Deque<AutoCloseable> pools = new ArrayDeque<>();
+    private final Deque<JoinedTransactions> joined = new ArrayDeque<>();
 
     private Pledge(CoordinatorClient client, Settings settings) {
         this.client = client;
@@ -81,14 +83,31 @@ public final class Pledge implements AutoCloseable {
         return cf;
     }
 
+    /**
+     * The receiving side of propagation: joins requests that carry a {@code Pledge-Txid} and serves the
+     * participant callbacks (wire it to your HTTP server: {@code dev.pledge.sdk.web.PledgeTxidFilter} for a
+     * servlet container). Closed with this object, before the pools.
+     */
+    public synchronized JoinedTransactions joinedTransactions(JoinedTransactions.Settings settings) {
+        JoinedTransactions j = new JoinedTransactions(tm, settings);
+        joined.push(j);
+        return j;
+    }
+
     /** See {@link PledgeTransactionManager#checkResources}. */
     public void checkResources(ResourceCheck mode) {
         tm.checkResources(mode);
     }
 
-    /** Closes the pools (newest first), then the transaction manager (pending completion reports are sent). */
+    /**
+     * Ends the joined transactions (unprepared work rolls back), closes the pools (newest first), then the
+     * transaction manager (pending completion reports are sent).
+     */
     @Override
     public synchronized void close() {
+        while (!joined.isEmpty()) {
+            joined.pop().close();
+        }
         while (!pools.isEmpty()) {
             try {
                 pools.pop().close();

@@ -97,6 +97,22 @@ public final class H2Databases {
         }
     }
 
+    /** Every prepared XID in Pledge's format, of any cluster, found from a new XA connection. */
+    public static List<Xid> preparedXids(String name) throws Exception {
+        XAConnection xa = xaConnection(name);
+        try {
+            List<Xid> ours = new ArrayList<>();
+            for (Xid xid : xa.getXAResource().recover(XAResource.TMSTARTRSCAN | XAResource.TMENDRSCAN)) {
+                if (xid.getFormatId() == XidCodec.FORMAT_ID) {
+                    ours.add(xid);
+                }
+            }
+            return ours;
+        } finally {
+            xa.close();
+        }
+    }
+
     /** Commits a prepared branch from a new connection, as the coordinator does through XA bridging. */
     public static void commitPrepared(String name, Xid xid) throws Exception {
         XAConnection xa = xaConnection(name);

@@ -10,7 +10,11 @@ public final class BranchEntry {
     final String resource;
     final String callbackUrl;
     BranchState state;
-    /** PREPARE was sent: the branch may be prepared in its resource even if no vote came back. */
+    /**
+     * The branch may be prepared in its resource: it registered as PREPARED, or PREPARE was sent to it
+     * (even if no vote came back). Such a branch is never taken as rolled back on a participant's word
+     * that it does not know it; it is finished at the resource instead.
+     */
     boolean prepareSent;
     int attempts;
     String lastError;
@@ -26,6 +30,7 @@ public final class BranchEntry {
         this.resource = resource;
         this.callbackUrl = callbackUrl;
         this.state = state;
+        this.prepareSent = state == BranchState.PREPARED;
     }
 
     public String branchId() {

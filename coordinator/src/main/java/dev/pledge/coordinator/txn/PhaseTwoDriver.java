@@ -174,7 +174,7 @@ public final class PhaseTwoDriver {
             } else if ("ROLLED_BACK".equals(answer)) {
                 b.state = commit ? BranchState.HEURISTIC_ROLLBACK : BranchState.ROLLED_BACK;
                 b.lastError = commit ? "asked to commit, the participant reported ROLLED_BACK" : null;
-            } else if (!commit && (!b.prepareSent || b.state == BranchState.ACTIVE)) {
+            } else if (!commit && !b.prepareSent) {
                 // UNKNOWN_BRANCH on rollback of work that was never prepared: nothing is left to undo.
                 b.state = BranchState.ROLLED_BACK;
             } else {

@@ -222,6 +222,7 @@ public final class TransactionEngine {
             // Idempotent re-registration; an ACTIVE branch may report that it prepared early.
             if (existing.state == BranchState.ACTIVE && entry.state != BranchState.ACTIVE) {
                 existing.state = entry.state;
+                existing.prepareSent |= entry.prepareSent;
             }
             return;
         }

@@ -1,5 +1,6 @@
 package dev.pledge.sdk.boot;
 
+import dev.pledge.sdk.jta.JoinedTransactions;
 import dev.pledge.sdk.jta.PledgeTransactionManager.ResourceCheck;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -58,12 +59,36 @@ public record PledgeProperties(@DefaultValue Coordinator coordinator, @DefaultVa
      * @param maxBranches    branches one transaction may enlist in this process
      * @param resourceCheck  at start-up, what to do when the coordinator cannot reach one of this process's
      *                       resources: fail (default), warn or off
+     * @param callbackUrl    base URL at which the coordinator reaches this service's participant callbacks
+     *                       (prepare/commit/rollback of branches joined through Pledge-Txid); its path is where they
+     *                       are served. Default: http://HOST:PORT/CONTEXT-PATH/pledge/participant with server.address or this
+     *                       host's address, the port the server listens on and the servlet context path; set it
+     *                       whenever the coordinator reaches this service by another name (containers, proxies)
+     * @param callbackToken  bearer token the coordinator must send to the callbacks (its
+     *                       pledge.security.callback-token); default: pledge.coordinator.token
+     * @param joinMode       how a request that carries Pledge-Txid takes part: parked (default; its branch is
+     *                       registered ACTIVE and kept open, with its connection, until the coordinator prepares it,
+     *                       so several calls share one branch) or early-prepare (prepared and registered PREPARED at
+     *                       the end of each request)
+     * @param maxJoined      transactions of other services this one works in at once (each holds its parked
+     *                       connections); a request for one more is refused with 503
      */
     public record Participant(String instanceId,
                               @DefaultValue("30s") Duration defaultTimeout,
                               @DefaultValue("60s") Duration outcomeWait,
                               @DefaultValue("64") int maxBranches,
-                              @DefaultValue("fail") ResourceCheck resourceCheck) {
+                              @DefaultValue("fail") ResourceCheck resourceCheck,
+                              String callbackUrl,
+                              String callbackToken,
+                              @DefaultValue("parked") JoinedTransactions.Mode joinMode,
+                              @DefaultValue("256") int maxJoined) {
+        /** Never prints the token. */
+        @Override
+        public String toString() {
+            return "Participant[instanceId=" + instanceId + ", defaultTimeout=" + defaultTimeout + ", callbackUrl="
+                    + callbackUrl + ", callbackToken=" + (callbackToken == null ? "null" : "****") + ", joinMode="
+                    + joinMode + "]";
+        }
     }
 
     /**

@@ -23,7 +23,9 @@ final class Branch {
         /** Prepared, and its phase 2 is left to the coordinator (XA bridging): retryable failure or unknown outcome. */
         LEFT_TO_COORDINATOR,
         /** The resource reported a heuristic outcome that contradicts the decision. */
-        HEURISTIC
+        HEURISTIC,
+        /** A one-phase commit failed without telling whether it committed (joined transactions): nobody can say. */
+        IN_DOUBT
     }
 
     final NamedXAResource resource;
@@ -31,6 +33,8 @@ final class Branch {
     final XAResource enlisted;
     final PledgeXid xid;
     State state = State.ACTIVE;
+    /** Known to the coordinator (joined transactions register their branches; the originator reports them inline). */
+    boolean registered;
 
     Branch(NamedXAResource resource, XAResource enlisted, PledgeXid xid) {
         this.resource = resource;

@@ -32,15 +32,21 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * One global transaction as this process sees it: the txid the coordinator issued, the XA branches
- * enlisted here, the synchronizations, and the commit protocol.
+ * enlisted here, the synchronizations, and the commit protocol. This class is the transaction of the
+ * process that began it (the <em>originator</em>); {@link JoinedTransaction} is the same transaction
+ * in a service that joined it through a {@code Pledge-Txid} header.
  *
  * <p>Commit, in order:
  * <ol>
  * <li>{@code beforeCompletion} of every synchronization (regular, then interposed); a failure rolls back.</li>
  * <li>End every branch ({@code TMSUCCESS}).</li>
- * <li>No branch: done. One branch: {@code commit(xid, onePhase=true)} here; no prepare, no decision record.</li>
- * <li>Several: prepare each here (<em>early prepare</em>); read-only votes drop out. A failed prepare
- * rolls back every branch and the transaction (the coordinator was never asked to commit).</li>
+ * <li>No branch: done. One branch: {@code commit(xid, onePhase=true)} here; no prepare, no decision record.
+ * Both only if the transaction was never {@linkplain #markPropagated() propagated} to another service.</li>
+ * <li>Several, or propagated: prepare each local branch here (<em>early prepare</em>); read-only votes drop
+ * out. A failed prepare rolls back every branch and the transaction (the coordinator was never asked to
+ * commit). A propagated transaction may have branches that other services registered with the coordinator
+ * (coordinator-driven), which only the coordinator can prepare: it is always decided there, synchronously,
+ * even with no local branch at all.</li>
  * <li>One commit request to the coordinator with the prepared branches inline (resource name, branch
  * id, no callback: the coordinator finishes them by XA bridging if this process dies). Its answer is
  * the decision; the coordinator's durable COMMIT record is the commit point.</li>
@@ -53,7 +59,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>Not thread-safe for concurrent work on one transaction (JTA associates it with one thread at a
  * time), but every method is synchronized so completion from another thread is safe.
  */
-public final class PledgeTransaction implements Transaction {
+public class PledgeTransaction implements Transaction {
     private static final Logger log = LoggerFactory.getLogger(PledgeTransaction.class);
 
     private final PledgeTransactionManager tm;
@@ -61,13 +67,16 @@ public final class PledgeTransaction implements Transaction {
     private final Instant deadline;
     private final Duration timeout;
     private final long deadlineNanos;
-    private final List<Branch> branches = new ArrayList<>();
+    /** Guarded by this object, as is every mutable field here and in {@link JoinedTransaction}. */
+    final List<Branch> branches = new ArrayList<>();
     private final List<Synchronization> synchronizations = new ArrayList<>();
     private final List<Synchronization> interposed = new ArrayList<>();
     private final Map<Object, Object> resources = new HashMap<>();
-    private int status = Status.STATUS_ACTIVE;
+    int status = Status.STATUS_ACTIVE;
     private int nextBranch = 1;
-    private Throwable rollbackReason;
+    Throwable rollbackReason;
+    /** The txid was sent to another service, which may have registered branches of its own with the coordinator. */
+    private boolean propagated;
 
     PledgeTransaction(PledgeTransactionManager tm, String txid, Instant deadline, Duration timeout) {
         this.tm = tm;
@@ -91,6 +100,33 @@ public final class PledgeTransaction implements Transaction {
         return deadline;
     }
 
+    /**
+     * Records that the txid was sent to another service ({@code Pledge-Txid}), which may register
+     * coordinator-driven branches of its own: the commit then always asks the coordinator for the decision,
+     * synchronously, and never commits a single local branch in one phase. The SDK's
+     * {@code RestClient}/{@code RestTemplate} interceptor calls it; code that sends the header by other means
+     * must call it too.
+     *
+     * @throws IllegalStateException once completion has started: a call made then could not join
+     */
+    public synchronized void markPropagated() {
+        if (status != Status.STATUS_ACTIVE && status != Status.STATUS_MARKED_ROLLBACK) {
+            throw new IllegalStateException("transaction " + txid + " is " + statusName(status)
+                    + ": its txid can no longer be sent to another service");
+        }
+        propagated = true;
+    }
+
+    /** True once {@link #markPropagated()} was called. */
+    public synchronized boolean isPropagated() {
+        return propagated;
+    }
+
+    /** True for a transaction this process joined ({@code Pledge-Txid}) rather than began. */
+    public boolean isJoined() {
+        return false;
+    }
+
     /** The branch ids enlisted so far, {@code <resource>:<instance>:<n>}. */
     public synchronized List<String> branchIds() {
         List<String> ids = new ArrayList<>();
@@ -110,7 +146,7 @@ public final class PledgeTransaction implements Transaction {
         markRollbackOnly(new IllegalStateException("setRollbackOnly() was called"));
     }
 
-    private void markRollbackOnly(Throwable reason) {
+    void markRollbackOnly(Throwable reason) {
         if (status == Status.STATUS_MARKED_ROLLBACK) {
             return;
         }
@@ -127,8 +163,8 @@ public final class PledgeTransaction implements Transaction {
     }
 
     private IllegalStateException timedOut() {
-        return new IllegalStateException("transaction " + txid + " timed out: its " + timeout.toSeconds()
-                + " s timeout passed (coordinator deadline " + deadline + ")");
+        return new IllegalStateException("transaction " + txid + " timed out: its deadline " + deadline + " passed"
+                + (isJoined() ? "" : " (timeout " + timeout.toSeconds() + " s)"));
     }
 
     // ------------------------------------------------------------------ enlistment
@@ -136,15 +172,20 @@ public final class PledgeTransaction implements Transaction {
     /**
      * Starts an XA branch on {@code xaRes}, which must be a {@link NamedXAResource}. Each enlistment is
      * its own branch ({@code isSameRM} is never used to join: PostgreSQL cannot join across
-     * connections). Enlisting the same object again resumes or joins its branch.
+     * connections). Enlisting the same object again resumes or joins its branch: a branch ended with
+     * {@code TMSUCCESS} re-joins with {@code start(xid, TMJOIN)} on the same resource, which is how a joined
+     * transaction's parked branch takes the work of its next request.
      */
     @Override
     public synchronized boolean enlistResource(XAResource xaRes) throws RollbackException, SystemException {
         if (xaRes == null) {
             throw new IllegalArgumentException("xaRes is null");
         }
-        requireEnlistable();
         Branch existing = find(xaRes);
+        if (existing != null && existing.state == Branch.State.ACTIVE) {
+            return true; // already associated: nothing changes, whatever the transaction's state
+        }
+        requireEnlistable();
         if (existing != null) {
             return reassociate(existing);
         }
@@ -159,8 +200,9 @@ public final class PledgeTransaction implements Transaction {
             throw systemException("transaction " + txid + " already has " + branches.size() + " branches, the limit"
                     + " (pledge.participant.max-branches); cannot enlist " + named.resourceName(), null);
         }
-        String branchId = named.resourceName() + ":" + tm.settings().instanceId() + ":" + nextBranch;
+        String branchId = newBranchId(named.resourceName(), nextBranch);
         PledgeXid xid = XidCodec.encode(txid, branchId);
+        beforeBranchStart(branchId, named.resourceName());
         try {
             named.start(xid, XAResource.TMNOFLAGS);
         } catch (XAException e) {
@@ -171,8 +213,23 @@ public final class PledgeTransaction implements Transaction {
                     + named.resourceName() + ": " + e, e);
         }
         nextBranch++;
-        branches.add(new Branch(named, xaRes, xid));
+        Branch branch = new Branch(named, xaRes, xid);
+        branches.add(branch);
+        afterBranchStart(branch);
         return true;
+    }
+
+    /** The id of a new branch on {@code resourceName}: {@code <resource>:<instance>:<n>}. */
+    String newBranchId(String resourceName, int n) {
+        return resourceName + ":" + tm.settings().instanceId() + ":" + n;
+    }
+
+    /** Called under this object's lock before a new branch starts; a joined transaction registers it here. */
+    void beforeBranchStart(String branchId, String resourceName) throws RollbackException, SystemException {
+    }
+
+    /** Called under this object's lock once a new branch started. */
+    void afterBranchStart(Branch branch) {
     }
 
     private void requireEnlistable() throws RollbackException {
@@ -189,7 +246,7 @@ public final class PledgeTransaction implements Transaction {
         }
     }
 
-    private Branch find(XAResource xaRes) {
+    Branch find(XAResource xaRes) {
         for (Branch b : branches) {
             if (b.enlisted == xaRes || b.resource == xaRes) {
                 return b;
@@ -360,13 +417,14 @@ public final class PledgeTransaction implements Transaction {
                 }
             }
         }
-        if (branches.isEmpty()) {
+        if (branches.isEmpty() && !propagated) {
             status = Status.STATUS_COMMITTED;
             tm.notifier().ended(txid, Outcome.COMMITTED);
             afterCompletion();
-        } else if (branches.size() == 1) {
+        } else if (branches.size() == 1 && !propagated) {
             commitOnePhase(branches.get(0));
         } else {
+            // Several local branches, or remote ones the coordinator must prepare: the coordinator decides.
             commitTwoPhase();
         }
     }
@@ -444,10 +502,12 @@ public final class PledgeTransaction implements Transaction {
 
     private void commitTwoPhase() throws RollbackException, HeuristicMixedException, SystemException {
         status = Status.STATUS_PREPARING;
+        SdkFailpoints.hit(SdkFailpoints.BEFORE_PREPARE, txid);
         for (Branch b : branches) {
             try {
                 int vote = b.resource.prepare(b.xid);
                 b.state = vote == XAResource.XA_RDONLY ? Branch.State.READ_ONLY : Branch.State.PREPARED;
+                SdkFailpoints.hit(SdkFailpoints.AFTER_PREPARE, txid);
             } catch (XAException | RuntimeException e) {
                 int code = e instanceof XAException ? ((XAException) e).errorCode : 0;
                 if (code >= XAException.XA_RBBASE && code <= XAException.XA_RBEND) {
@@ -466,7 +526,7 @@ public final class PledgeTransaction implements Transaction {
                 prepared.add(b);
             }
         }
-        if (prepared.isEmpty()) {
+        if (prepared.isEmpty() && !propagated) {
             status = Status.STATUS_COMMITTED; // every branch voted read-only: nothing to decide
             tm.notifier().ended(txid, Outcome.COMMITTED);
             afterCompletion();
@@ -568,7 +628,15 @@ public final class PledgeTransaction implements Transaction {
     private List<String> finishPhaseTwo(List<Branch> prepared, boolean commit) {
         List<String> heuristics = new ArrayList<>();
         BranchState done = commit ? BranchState.COMMITTED : BranchState.ROLLED_BACK;
+        if (commit) {
+            SdkFailpoints.hit(SdkFailpoints.AFTER_DECISION, txid);
+        }
+        boolean first = true;
         for (Branch b : prepared) {
+            if (commit && !first) {
+                SdkFailpoints.hit(SdkFailpoints.BETWEEN_LOCAL_COMMITS, txid);
+            }
+            first = false;
             PhaseTwoResult result;
             try {
                 if (commit) {
@@ -644,7 +712,7 @@ public final class PledgeTransaction implements Transaction {
         afterCompletion();
     }
 
-    private void afterCompletion() {
+    void afterCompletion() {
         for (Synchronization s : interposed) {
             afterCompletion(s);
         }
@@ -661,7 +729,7 @@ public final class PledgeTransaction implements Transaction {
         }
     }
 
-    private void forgetQuietly(Branch b) {
+    void forgetQuietly(Branch b) {
         try {
             b.resource.forget(b.xid);
         } catch (XAException | RuntimeException e) {
@@ -669,7 +737,7 @@ public final class PledgeTransaction implements Transaction {
         }
     }
 
-    private static RollbackException rollbackException(String message, Throwable cause) {
+    static RollbackException rollbackException(String message, Throwable cause) {
         RollbackException e = new RollbackException(message);
         if (cause != null) {
             e.initCause(cause);
@@ -677,7 +745,7 @@ public final class PledgeTransaction implements Transaction {
         return e;
     }
 
-    private static SystemException systemException(String message, Throwable cause) {
+    static SystemException systemException(String message, Throwable cause) {
         SystemException e = new SystemException(message);
         if (cause != null) {
             e.initCause(cause);
@@ -685,7 +753,7 @@ public final class PledgeTransaction implements Transaction {
         return e;
     }
 
-    private static String describe(Throwable t) {
+    static String describe(Throwable t) {
         return t.getMessage() != null ? t.getMessage() : t.toString();
     }
 

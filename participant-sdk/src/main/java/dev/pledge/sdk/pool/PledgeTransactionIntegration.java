@@ -21,6 +21,12 @@ import java.sql.SQLException;
  * {@code getConnection()} of that transaction gets the same connection (one branch per pool per
  * transaction); it returns to the pool when the transaction completes.
  *
+ * <p>In a transaction joined from another service ({@code Pledge-Txid}) the connection outlives the request:
+ * its branch is ended and <em>parked</em> with it, out of the pool, and the next request of the transaction
+ * gets the same connection back and re-joins the branch ({@code start(xid, TMJOIN)} on that same XA
+ * connection, the one join PostgreSQL's driver supports). A branch that was prepared is sealed: a later
+ * request gets a new connection and a new branch.
+ *
  * <p><b>One instance per pool</b>: the instance is the key under which the transaction keeps the
  * pool's connection, so sharing one between two pools would hand one database's connection to the other.
  *
@@ -61,7 +67,8 @@ public final class PledgeTransactionIntegration implements TransactionIntegratio
         }
         int status = tx.getStatus();
         if (status == Status.STATUS_ACTIVE || status == Status.STATUS_MARKED_ROLLBACK) {
-            return (TransactionAware) resourceOf(tx);
+            Held held = resourceOf(tx);
+            return held == null || held.branch.sealed() ? null : held.connection;
         }
         if (status == Status.STATUS_ROLLEDBACK) {
             throw new SQLException("transaction " + tx.txid() + " has rolled back: no connection of resource "
@@ -76,24 +83,29 @@ public final class PledgeTransactionIntegration implements TransactionIntegratio
         int status = tx == null ? Status.STATUS_NO_TRANSACTION : tx.getStatus();
         try {
             if (status == Status.STATUS_ACTIVE || status == Status.STATUS_MARKED_ROLLBACK) {
-                if (resourceOf(tx) == null) {
+                Held held = resourceOf(tx);
+                if (held == null || held.connection != connection) {
                     if (xaResource == null) {
                         throw new SQLException("the pool of resource " + resourceName + " gives no XAResource: configure"
                                 + " it with an XADataSource class (e.g. org.postgresql.xa.PGXADataSource)");
                     }
                     PooledXaResource branch = new PooledXaResource(connection, xaResource);
+                    NamedXAResource named = new NamedXAResource(resourceName, branch);
                     ReturnToPool returnToPool = new ReturnToPool(tx, connection, branch);
                     tm.synchronizationRegistry().registerInterposedSynchronization(returnToPool);
-                    tm.synchronizationRegistry().putResource(this, connection);
+                    tm.synchronizationRegistry().putResource(this, new Held(connection, named, branch));
                     try {
-                        tx.enlistResource(new NamedXAResource(resourceName, branch));
+                        tx.enlistResource(named);
                     } catch (Exception | Error e) {
                         // Agroal takes the connection back itself when associate fails: completion must not return it again.
                         returnToPool.disarm();
-                        tm.synchronizationRegistry().putResource(this, null);
+                        tm.synchronizationRegistry().putResource(this, held);
                         throw e;
                     }
                 } else {
+                    // Same transaction, same connection: no-op while its branch is active; a parked (ended)
+                    // branch of a joined transaction re-joins here with TMJOIN.
+                    tx.enlistResource(held.xa);
                     connection.transactionStart();
                 }
             }
@@ -111,7 +123,8 @@ public final class PledgeTransactionIntegration implements TransactionIntegratio
         PledgeTransaction tx = tm.getTransaction();
         if (tx != null) {
             int status = tx.getStatus();
-            if ((status == Status.STATUS_ACTIVE || status == Status.STATUS_MARKED_ROLLBACK) && resourceOf(tx) == connection) {
+            Held held = status == Status.STATUS_ACTIVE || status == Status.STATUS_MARKED_ROLLBACK ? resourceOf(tx) : null;
+            if (held != null && held.connection == connection) {
                 tm.synchronizationRegistry().putResource(this, null);
             }
         }
@@ -144,9 +157,22 @@ public final class PledgeTransactionIntegration implements TransactionIntegratio
     }
 
     /** The connection this pool gave the thread's transaction {@code tx}, if any (keyed by this instance). */
-    private Object resourceOf(PledgeTransaction tx) {
+    private Held resourceOf(PledgeTransaction tx) {
         assert tm.getTransaction() == tx;
-        return tm.synchronizationRegistry().getResource(this);
+        return (Held) tm.synchronizationRegistry().getResource(this);
+    }
+
+    /** What this pool holds in one transaction: the connection, and its branch as enlisted. */
+    private static final class Held {
+        final TransactionAware connection;
+        final NamedXAResource xa;
+        final PooledXaResource branch;
+
+        Held(TransactionAware connection, NamedXAResource xa, PooledXaResource branch) {
+            this.connection = connection;
+            this.xa = xa;
+            this.branch = branch;
+        }
     }
 
     private static boolean isCompleting(int status) {

@@ -15,6 +15,8 @@ final class PooledXaResource implements XAResource {
     private final TransactionAware connection;
     private final XAResource xa;
     private volatile boolean prepared;
+    /** Prepared, committed or rolled back: the branch takes no more work on this connection. */
+    private volatile boolean sealed;
 
     PooledXaResource(TransactionAware connection, XAResource xa) {
         this.connection = connection;
@@ -24,6 +26,11 @@ final class PooledXaResource implements XAResource {
     /** True when this branch voted yes and was neither committed nor rolled back through this resource. */
     boolean leftPrepared() {
         return prepared;
+    }
+
+    /** True once the branch was prepared or finished: its connection must not be handed out for more work. */
+    boolean sealed() {
+        return sealed;
     }
 
     @Override
@@ -63,6 +70,7 @@ final class PooledXaResource implements XAResource {
     @Override
     public int prepare(Xid xid) throws XAException {
         try {
+            sealed = true;
             int vote = xa.prepare(xid);
             prepared = vote == XA_OK;
             return vote;
@@ -75,6 +83,7 @@ final class PooledXaResource implements XAResource {
     @Override
     public void commit(Xid xid, boolean onePhase) throws XAException {
         try {
+            sealed = true;
             connection.transactionBeforeCompletion(true);
             xa.commit(xid, onePhase);
             prepared = false;
@@ -87,6 +96,7 @@ final class PooledXaResource implements XAResource {
     @Override
     public void rollback(Xid xid) throws XAException {
         try {
+            sealed = true;
             connection.transactionBeforeCompletion(false);
             xa.rollback(xid);
             prepared = false;

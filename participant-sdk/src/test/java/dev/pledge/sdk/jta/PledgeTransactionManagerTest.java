@@ -128,6 +128,34 @@ class PledgeTransactionManagerTest {
                 .get("branches")).isEmpty();
     }
 
+    /** Remote branches may exist once the txid went out: the coordinator decides, before commit returns. */
+    @Test
+    void aPropagatedTransactionIsDecidedByTheCoordinatorEvenWithNoOrOneLocalBranch() throws Exception {
+        tm.begin();
+        String remoteOnly = tm.getTransaction().txid();
+        tm.getTransaction().markPropagated();
+        coordinator.next("POST", ".*/commit", Answer.json(200, "{\"txid\":\"x\",\"outcome\":\"ABORTED\","
+                + "\"reason\":\"branch billing-db:b:j1 voted ABORT\"}"));
+        assertThatThrownBy(tm::commit).isInstanceOf(RollbackException.class).hasMessageContaining("voted ABORT");
+        assertThat(coordinator.requests("POST", "/api/v1/transactions/" + remoteOnly + "/commit")).hasSize(1);
+
+        XAConnection orders = open(ORDERS);
+        String row = id();
+        tm.begin();
+        String txid = tm.getTransaction().txid();
+        tm.getTransaction().enlistResource(new NamedXAResource("orders-db", orders.getXAResource()));
+        H2Databases.insert(orders, row);
+        tm.getTransaction().markPropagated();
+        tm.commit();
+
+        assertThat(H2Databases.exists(ORDERS, row)).isTrue();
+        List<Request> commits = coordinator.requests("POST", "/api/v1/transactions/" + txid + "/commit");
+        assertThat(commits).hasSize(1);
+        JsonNode inline = commits.get(0).json().get("branches");
+        assertThat(inline).hasSize(1); // prepared here first, not committed in one phase
+        assertThat(inline.get(0).get("state").asString()).isEqualTo("PREPARED");
+    }
+
     @Test
     void anAbortDecisionRollsBackThePreparedBranches() throws Exception {
         coordinator.next("POST", ".*/commit", Answer.json(200, "{\"txid\":\"x\",\"outcome\":\"ABORTED\",\"reason\":\"deadline passed\"}"));
