@@ -25,6 +25,7 @@ public final class ProblemTypes {
     public static final URI UNKNOWN_RESOURCE = uri("unknown-resource");
     public static final URI RESOURCE_NOT_FOUND = uri("resource-not-found");
     public static final URI RESOURCE_UNREACHABLE = uri("resource-unreachable");
+    public static final URI NO_LEADER = uri("no-leader");
     public static final URI LIMIT_EXCEEDED = uri("limit-exceeded");
     public static final URI INTERNAL_ERROR = uri("internal-error");
 

@@ -7,24 +7,24 @@ import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
 
-import java.util.List;
-
-/** {@code GET /api/v1/cluster}. A single node is its own leader, with role SINGLE. */
+/** {@code GET /api/v1/cluster}: this node's role, the leader, the epoch (= Raft term) and the log indexes. */
 @RestController
 public class ClusterController {
     private final TransactionEngine engine;
     private final PledgeProperties props;
-    private final PublicUrl publicUrl;
+    private final Leadership leadership;
 
-    public ClusterController(TransactionEngine engine, PledgeProperties props, PublicUrl publicUrl) {
+    public ClusterController(TransactionEngine engine, PledgeProperties props, Leadership leadership) {
         this.engine = engine;
         this.props = props;
-        this.publicUrl = publicUrl;
+        this.leadership = leadership;
     }
 
     @GetMapping(path = "/api/v1/cluster", produces = MediaType.APPLICATION_JSON_VALUE)
     public ClusterView cluster() {
-        return new ClusterView(props.clusterId(), props.nodeId(), "SINGLE", publicUrl.get(), engine.epoch(),
-                List.of(), null, null);
+        long epoch = leadership.replicated() ? leadership.term() : engine.epoch();
+        return new ClusterView(props.clusterId(), props.nodeId(), leadership.role(),
+                leadership.leaderApiUrl().orElse(null), epoch, leadership.peers(), leadership.commitIndex(),
+                leadership.appliedIndex());
     }
 }

@@ -112,6 +112,8 @@ public final class LogBench {
                 Runtime.getRuntime().availableProcessors(), System.getProperty("os.name"),
                 System.getProperty("os.version"), System.getProperty("java.version"), settings.dir(), store.name(),
                 store.type());
+        // Other work on the machine moves these numbers a lot; say how busy it was.
+        System.out.println("load average before: " + loadAverage());
 
         List<Result> results = new ArrayList<>();
         for (int threads : settings.threads()) {
@@ -137,6 +139,7 @@ public final class LogBench {
             System.out.printf(Locale.ROOT, "%-7s %7d %12.0f %10d %10d %10.1f %12.1f%n", r.mode(), r.threads(),
                     r.recordsPerSecond(), r.p50Micros(), r.p99Micros(), r.avgBatch(), r.cpuMicrosPerRecord());
         }
+        System.out.println("load average after: " + loadAverage());
         if (settings.modes().size() < 3) {
             return;
         }
@@ -146,6 +149,15 @@ public final class LogBench {
         double raw = find(results, "raw", top).recordsPerSecond();
         System.out.println();
         System.out.printf(Locale.ROOT, "RESULT group_vs_single=%.2f group_vs_raw=%.2f%n", group / single, group / raw);
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).strip();
+        } catch (IOException e) {
+            return String.format(Locale.ROOT, "%.2f", java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                    .getSystemLoadAverage());
+        }
     }
 
     private static Result find(List<Result> results, String mode, int threads) {

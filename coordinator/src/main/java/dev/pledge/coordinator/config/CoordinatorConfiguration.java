@@ -1,6 +1,9 @@
 package dev.pledge.coordinator.config;
 
+import dev.pledge.coordinator.api.LeaderRedirectFilter;
+import dev.pledge.coordinator.api.Leadership;
 import dev.pledge.coordinator.api.PublicUrl;
+import dev.pledge.coordinator.cluster.RaftDecisionLog;
 import dev.pledge.coordinator.api.RequestLimitFilter;
 import dev.pledge.coordinator.failpoint.Failpoints;
 import dev.pledge.coordinator.log.DecisionLog;
@@ -21,6 +24,8 @@ import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
 import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -60,7 +65,38 @@ public class CoordinatorConfiguration {
 
     @Bean(destroyMethod = "close")
     DecisionLog decisionLog(PledgeProperties props) {
-        return new FileDecisionLog(props.dataDir().resolve("log"));
+        if (!props.cluster().raft()) {
+            return new FileDecisionLog(props.dataDir().resolve("log"));
+        }
+        PledgeProperties.Cluster c = props.cluster();
+        List<RaftDecisionLog.Peer> peers = c.members().stream()
+                .map(m -> RaftDecisionLog.Peer.of(m.id(), m.raftAddress())).toList();
+        if (peers.stream().noneMatch(p -> p.id().equals(props.nodeId()))) {
+            throw new IllegalArgumentException("pledge.node-id='" + props.nodeId() + "' is not one of pledge.cluster.peers "
+                    + c.members().stream().map(PledgeProperties.Cluster.Member::id).toList());
+        }
+        return new RaftDecisionLog(RaftDecisionLog.Options.of(props.clusterId(), props.nodeId(), peers,
+                        props.dataDir().resolve("raft"))
+                .withElectionTimeout(c.electionTimeoutMin(), c.electionTimeoutMax())
+                .withSnapshotThreshold(c.snapshotThreshold())
+                .withRequestTimeout(c.requestTimeout())
+                .joining(c.joining()));
+    }
+
+    @Bean
+    Leadership leadership(PledgeProperties props, DecisionLog decisionLog, PublicUrl publicUrl) {
+        if (decisionLog instanceof RaftDecisionLog raft) {
+            return new RaftLeadership(raft, props.cluster().members());
+        }
+        return new Leadership() {
+            public String role() { return "SINGLE"; }
+            public Optional<String> leaderApiUrl() { return Optional.of(publicUrl.get()); }
+            public long term() { return 0; }
+            public List<String> peers() { return List.of(); }
+            public Long commitIndex() { return null; }
+            public Long appliedIndex() { return null; }
+            public boolean replicated() { return false; }
+        };
     }
 
     @Bean
@@ -85,7 +121,24 @@ public class CoordinatorConfiguration {
                 props.failpoint().skip());
         TransactionEngine engine = new TransactionEngine(props, decisionLog, gateway, resources, props.resources().keySet(),
                 clock, pledgeScheduler);
-        engine.start();
+        if (decisionLog instanceof RaftDecisionLog raft) {
+            // Epoch = Raft term: the engine decides only while this node is a ready leader.
+            raft.addLeadershipListener(event -> pledgeScheduler.execute(() -> {
+                switch (event.kind()) {
+                    case LEADER_READY -> raft.readyLeaderTerm().ifPresent(engine::becomeLeader);
+                    case LEADERSHIP_LOST -> engine.stepDown();
+                    default -> {
+                        if (!raft.isLeader()) {
+                            engine.stepDown();
+                        }
+                    }
+                }
+            }));
+            raft.open();
+            raft.readyLeaderTerm().ifPresent(engine::becomeLeader);
+        } else {
+            engine.start();
+        }
         return engine;
     }
 
@@ -97,6 +150,15 @@ public class CoordinatorConfiguration {
     @Bean
     PublicUrl publicUrl(PledgeProperties props) {
         return new PublicUrl(props);
+    }
+
+    @Bean
+    FilterRegistrationBean<LeaderRedirectFilter> leaderRedirectFilter(TransactionEngine engine, Leadership leadership,
+                                                                      JsonMapper json) {
+        FilterRegistrationBean<LeaderRedirectFilter> registration =
+                new FilterRegistrationBean<>(new LeaderRedirectFilter(engine, leadership, json));
+        registration.setOrder(0); // after Spring Security (-100): unauthenticated callers get 401, not a redirect
+        return registration;
     }
 
     @Bean

@@ -22,6 +22,7 @@ import java.util.regex.Pattern;
  * @param resources         resource managers the coordinator can reach (XA bridging, recovery)
  * @param security          API tokens
  * @param recovery          the orphan scanner
+ * @param cluster           single node (file log) or a Raft group (replicated log)
  * @param failpoint         test-only: a named protocol point where the process halts or pauses
  */
 @ConfigurationProperties("pledge")
@@ -36,6 +37,7 @@ public record PledgeProperties(
         Map<String, Resource> resources,
         @DefaultValue Security security,
         @DefaultValue Recovery recovery,
+        @DefaultValue Cluster cluster,
         @DefaultValue Failpoint failpoint) {
 
     private static final Pattern CLUSTER_ID = Pattern.compile("[a-z0-9-]{1,12}");
@@ -144,6 +146,62 @@ public record PledgeProperties(
         public Recovery {
             requirePositive("pledge.recovery.scan-interval", scanInterval);
             requirePositive("pledge.recovery.orphan-safety-interval", orphanSafetyInterval);
+        }
+    }
+
+    /**
+     * @param mode                 {@code single} (file log, the default) or {@code raft}
+     * @param peers                raft mode: every member as {@code id@raftHost:raftPort@apiUrl}, comma-separated;
+     *                             this node is the one whose id is {@code pledge.node-id}
+     * @param electionTimeoutMin   Raft election timeout range: sized for a JVM (GC pauses), not Ratis' 150-300 ms
+     * @param electionTimeoutMax   upper end of that range
+     * @param snapshotThreshold    log entries between state-machine snapshots
+     * @param requestTimeout       how long an append may wait for a majority before its outcome is unknown (S2)
+     * @param joining              start as a new member being added to a running group (no initial configuration)
+     */
+    public record Cluster(@DefaultValue("single") String mode, @DefaultValue("") String peers,
+                          @DefaultValue("1s") Duration electionTimeoutMin, @DefaultValue("2s") Duration electionTimeoutMax,
+                          @DefaultValue("10000") long snapshotThreshold, @DefaultValue("8s") Duration requestTimeout,
+                          @DefaultValue("false") boolean joining) {
+        public Cluster {
+            if (!mode.equals("single") && !mode.equals("raft")) {
+                throw new IllegalArgumentException("pledge.cluster.mode='" + mode + "' is invalid: use single or raft");
+            }
+            if (mode.equals("raft") && peers.isBlank()) {
+                throw new IllegalArgumentException("pledge.cluster.mode=raft needs pledge.cluster.peers"
+                        + " (id@raftHost:raftPort@apiUrl, comma-separated)");
+            }
+            requirePositive("pledge.cluster.election-timeout-min", electionTimeoutMin);
+            requirePositive("pledge.cluster.election-timeout-max", electionTimeoutMax);
+            requirePositive("pledge.cluster.request-timeout", requestTimeout);
+            if (electionTimeoutMax.compareTo(electionTimeoutMin) <= 0) {
+                throw new IllegalArgumentException("pledge.cluster.election-timeout-max must be longer than election-timeout-min");
+            }
+        }
+
+        public boolean raft() {
+            return mode.equals("raft");
+        }
+
+        /** One member: its id, Raft address and API base URL. */
+        public record Member(String id, String raftAddress, String apiUrl) {
+        }
+
+        public java.util.List<Member> members() {
+            java.util.List<Member> out = new java.util.ArrayList<>();
+            for (String part : peers.split(",")) {
+                String s = part.trim();
+                if (s.isEmpty()) {
+                    continue;
+                }
+                String[] f = s.split("@", 3);
+                if (f.length != 3 || f[0].isBlank() || f[1].isBlank() || !f[2].startsWith("http")) {
+                    throw new IllegalArgumentException("pledge.cluster.peers entry '" + s
+                            + "' is invalid: use id@raftHost:raftPort@http://apiHost:apiPort");
+                }
+                out.add(new Member(f[0], f[1], f[2].replaceAll("/+$", "")));
+            }
+            return out;
         }
     }
 

@@ -904,6 +904,10 @@ public final class FileDecisionLog implements DecisionLog {
      */
     @Override
     public void close() throws IOException {
+        if (Thread.currentThread() == writer) {
+            throw new IllegalStateException("decision log " + directory + " cannot be closed from its own writer thread"
+                    + " (a non-async CompletableFuture action); close it from another thread");
+        }
         State s;
         while (true) {
             s = state.get();

@@ -56,6 +56,7 @@ public final class TransactionEngine {
     private final ConcurrentHashMap<String, GlobalTransaction> table = new ConcurrentHashMap<>();
     /** Decided transactions in the order they finished, for bounded history. */
     private final ConcurrentLinkedQueue<String> finishedOrder = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger finishedCount = new AtomicInteger();
     private final AtomicInteger undecidedCount = new AtomicInteger();
     private final AtomicLong seq = new AtomicLong();
     private volatile long epoch;
@@ -131,6 +132,7 @@ public final class TransactionEngine {
         }
         table.clear();
         finishedOrder.clear();
+        finishedCount.set(0);
         undecidedCount.set(0);
         seq.set(0);
         epoch = newEpoch;
@@ -657,10 +659,12 @@ public final class TransactionEngine {
     /** Called by the phase-2 driver and the engine when a transaction reached a terminal state. */
     void finished(GlobalTransaction tx) {
         finishedOrder.add(tx.id);
-        int excess = finishedOrder.size() - props.transaction().historySize();
+        // ConcurrentLinkedQueue.size() walks the whole queue: keep our own count
+        int excess = finishedCount.incrementAndGet() - props.transaction().historySize();
         for (int i = 0; i < excess; i++) {
             String old = finishedOrder.poll();
             if (old != null) {
+                finishedCount.decrementAndGet();
                 table.remove(old);
             }
         }

@@ -365,6 +365,19 @@ class FileDecisionLogTest {
     }
 
     @Test
+    void forcedBatchesAreForcedAndLazyOnlyBatchesAreNot() throws Exception {
+        FileDecisionLog log = open();
+        await(log.append(commit("c1:1:1"), FORCED));
+        DecisionLog.LogStats afterForced = log.stats();
+        await(log.append(completed("c1:1:1"), LAZY));
+        DecisionLog.LogStats afterLazy = log.stats();
+
+        assertThat(afterForced.forces()).isGreaterThanOrEqualTo(afterForced.batches());
+        assertThat(afterLazy.batches()).isEqualTo(afterForced.batches() + 1);
+        assertThat(afterLazy.forces()).isEqualTo(afterForced.forces());
+    }
+
+    @Test
     void appendFromACompletionCallbackOnTheWriterThreadDoesNotDeadlock() throws Exception {
         FileDecisionLog log = open();
 

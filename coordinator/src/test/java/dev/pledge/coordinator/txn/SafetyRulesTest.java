@@ -66,6 +66,7 @@ class SafetyRulesTest {
                 new PledgeProperties.PhaseTwo(Duration.ofMillis(20), Duration.ofMillis(200), appendTimeout),
                 Map.of(), new PledgeProperties.Security(null, Map.of(), null, 65536),
                 new PledgeProperties.Recovery(false, Duration.ofSeconds(30), Duration.ofSeconds(60)),
+                new PledgeProperties.Cluster("single", "", Duration.ofSeconds(1), Duration.ofSeconds(2), 10_000, Duration.ofSeconds(8), false),
                 new PledgeProperties.Failpoint("", "HALT", 0));
     }
 

@@ -1,0 +1,109 @@
+package dev.pledge.coordinator.cluster;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.grpc.GrpcFactory;
+import org.apache.ratis.grpc.server.GrpcLogAppender;
+import org.apache.ratis.rpc.RpcFactory;
+import org.apache.ratis.rpc.RpcType;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.leader.FollowerInfo;
+import org.apache.ratis.server.leader.LeaderState;
+import org.apache.ratis.server.leader.LogAppender;
+import org.apache.ratis.server.raftlog.RaftLog;
+import org.apache.ratis.statemachine.SnapshotInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Ratis' gRPC transport with one fix in the leader's log appender, plugged in through Ratis' own
+ * extension point (an {@link RpcType} named by class; the wire protocol is plain gRPC).
+ *
+ * <p>The problem, in Ratis 3.2.2: after a purge, the leader's log starts at a segment boundary L. A
+ * follower whose next index is exactly L (its log ends at L-1) cannot be sent entries, because the
+ * leader no longer knows the term of entry L-1 (it is neither in the log nor the snapshot's
+ * index), and it is not sent a snapshot either, because Ratis only does that when next index &lt; L.
+ * The appender thread dies on a NullPointerException ("Previous TermIndex not found") and is never
+ * restarted, so the follower stays behind until the leader changes. Segments roll at every term
+ * change, so this is exactly what happens to a leader that crashes and comes back after the new
+ * leader has snapshotted and purged the old term's segment (see RATIS-1707 for the history).
+ *
+ * <p>The fix: in that one case, install the latest snapshot on the follower (its index is at least
+ * L-1, so the follower loses nothing it has not got in the snapshot), after which the follower's next
+ * index is just past the snapshot and ordinary appends resume.
+ */
+public final class SnapshotFallbackRpcType implements RpcType {
+
+    private static final Logger log = LoggerFactory.getLogger(SnapshotFallbackRpcType.class);
+    /** Times the fallback sent a snapshot, in this JVM (all groups); for tests and diagnostics. */
+    private static final AtomicLong FALLBACKS = new AtomicLong();
+
+    /** Ratis instantiates the type from its class name. */
+    public SnapshotFallbackRpcType() {
+    }
+
+    @Override
+    public String name() {
+        return SnapshotFallbackRpcType.class.getName();
+    }
+
+    @Override
+    public RpcFactory newFactory(Parameters parameters) {
+        return new Factory(parameters);
+    }
+
+    /** How many times, in this JVM, a leader sent a snapshot because of the case described above. */
+    static long fallbacks() {
+        return FALLBACKS.get();
+    }
+
+    static final class Factory extends GrpcFactory {
+        Factory(Parameters parameters) {
+            super(parameters);
+        }
+
+        @Override
+        public LogAppender newLogAppender(RaftServer.Division server, LeaderState state, FollowerInfo follower) {
+            return new Appender(server, state, follower);
+        }
+    }
+
+    static final class Appender extends GrpcLogAppender {
+        Appender(RaftServer.Division server, LeaderState leaderState, FollowerInfo follower) {
+            super(server, leaderState, follower);
+        }
+
+        @Override
+        public SnapshotInfo shouldInstallSnapshot() {
+            SnapshotInfo snapshot = super.shouldInstallSnapshot();
+            if (snapshot != null) {
+                return snapshot;
+            }
+            return snapshotForFollowerAtLogStart(getFollower().getNextIndex(), getRaftLog(),
+                    getServer().getStateMachine().getLatestSnapshot(), getFollower().getName());
+        }
+    }
+
+    /**
+     * The snapshot to send when a follower's next index is the first index of the leader's log and
+     * the entry before it is gone; null in every other case (Ratis' own rules apply).
+     */
+    static SnapshotInfo snapshotForFollowerAtLogStart(long followerNextIndex, RaftLog raftLog, SnapshotInfo latest,
+                                                      String follower) {
+        long logStart = raftLog.getStartIndex();
+        if (latest == null || followerNextIndex != logStart || followerNextIndex <= RaftLog.LEAST_VALID_LOG_INDEX
+                || followerNextIndex >= raftLog.getNextIndex()) {
+            return null;
+        }
+        long previous = followerNextIndex - 1;
+        if (latest.getIndex() == previous || latest.getIndex() < previous || raftLog.getTermIndex(previous) != null) {
+            return null;
+        }
+        FALLBACKS.incrementAndGet();
+        log.info("{}: next index {} is the first index of the leader's log and entry {} was purged; sending snapshot"
+                + " {} instead (Ratis cannot send entries without the term of the previous one)", follower,
+                followerNextIndex, previous, latest.getTermIndex());
+        return latest;
+    }
+}
