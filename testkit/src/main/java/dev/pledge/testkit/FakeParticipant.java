@@ -95,6 +95,11 @@ public final class FakeParticipant implements AutoCloseable {
         return calls.stream().filter(c -> c.txid().equals(txid)).toList();
     }
 
+    /** Branches this participant holds as COMMITTED. */
+    public long committedCount() {
+        return branches.values().stream().filter(s -> s == Branch.COMMITTED).count();
+    }
+
     public boolean committed(String txid) {
         return branches.entrySet().stream().anyMatch(e -> e.getKey().startsWith(txid + "/") && e.getValue() == Branch.COMMITTED);
     }

@@ -34,6 +34,12 @@ public final class PhaseTwoDriver {
      *  rollback calls its participant is taken as gone and its resource as having rolled it back (S7). */
     private static final int UNPREPARED_ROLLBACK_ATTEMPTS = 5;
     private static final int MAX_TXIDS_PER_COMPLETED_RECORD = 1024;
+    /**
+     * Phase-2 calls in flight per resource. After a restart with thousands of pending transactions
+     * this keeps the coordinator from opening a socket per branch at once and overrunning participants
+     * (and, through bridging, databases); the rest queue in order.
+     */
+    static final int MAX_CALLS_PER_RESOURCE = 32;
     private static final long COMPLETED_FLUSH_MILLIS = 20;
 
     private final TransactionEngine engine;
@@ -44,6 +50,7 @@ public final class PhaseTwoDriver {
     private final Clock clock;
     private final ScheduledExecutorService scheduler;
     private final ConcurrentLinkedQueue<String> completedToLog = new ConcurrentLinkedQueue<>();
+    private final ResourceLanes lanes;
     /** Called with the resource name of every failed phase-2 attempt (a metric). */
     private volatile java.util.function.Consumer<String> retries = resource -> { };
 
@@ -53,6 +60,7 @@ public final class PhaseTwoDriver {
         this.decisionLog = decisionLog;
         this.gateway = gateway;
         this.bridge = bridge;
+        this.lanes = new ResourceLanes(MAX_CALLS_PER_RESOURCE, scheduler);
         this.props = props;
         this.clock = clock;
         this.scheduler = scheduler;
@@ -130,6 +138,9 @@ public final class PhaseTwoDriver {
                     return;
                 }
             }
+            if (!lanes.acquireOrWait(b.resource, () -> attempt(tx, b))) {
+                return; // this resource already has its share of calls in flight: wait for one to finish
+            }
             b.inFlight = true;
         }
         if (viaBridge) {
@@ -137,13 +148,19 @@ public final class PhaseTwoDriver {
                     ? bridge.commit(b.resource, tx.id, b.branchId)
                     : bridge.rollback(b.resource, tx.id, b.branchId);
             call.orTimeout(props.participant().callTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                    .whenComplete((result, error) -> onBridgeAnswer(tx, b, commit, result, error));
+                    .whenComplete((result, error) -> {
+                        lanes.release(b.resource);
+                        onBridgeAnswer(tx, b, commit, result, error);
+                    });
         } else {
             CompletableFuture<String> call = commit
                     ? gateway.commit(url, tx.id, b.branchId, false)
                     : gateway.rollback(url, tx.id, b.branchId);
             call.orTimeout(props.participant().callTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                    .whenComplete((answer, error) -> onAnswer(tx, b, commit, answer, error));
+                    .whenComplete((answer, error) -> {
+                        lanes.release(b.resource);
+                        onAnswer(tx, b, commit, answer, error);
+                    });
         }
     }
 
