@@ -40,6 +40,11 @@ public final class TcpProxy implements AutoCloseable {
         while (!listener.isClosed()) {
             try {
                 Socket client = listener.accept();
+                if (down) {
+                    client.setSoLinger(true, 0);
+                    closeQuietly(client);
+                    continue;
+                }
                 Socket server = new Socket(InetAddress.getLoopbackAddress(), targetPort);
                 sockets.add(client);
                 sockets.add(server);
@@ -69,6 +74,16 @@ public final class TcpProxy implements AutoCloseable {
         }, "tcp-proxy-pump");
         t.setDaemon(true);
         t.start();
+    }
+
+    private volatile boolean down;
+
+    /** While down, the target is unreachable: existing connections are cut and new ones reset at once. */
+    public void setDown(boolean down) {
+        this.down = down;
+        if (down) {
+            cutAll();
+        }
     }
 
     /** Drops every connection through the proxy, both ways, with a TCP reset where possible. */

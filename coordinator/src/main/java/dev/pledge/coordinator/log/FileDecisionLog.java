@@ -861,6 +861,12 @@ public final class FileDecisionLog implements DecisionLog {
         }
     }
 
+    @Override
+    public java.util.Optional<String> failure() {
+        IOException f = failure;
+        return f == null ? java.util.Optional.empty() : java.util.Optional.of(String.valueOf(f.getMessage()));
+    }
+
     /** Test hook: the writer's next operation at {@code point} throws {@code fault} (and every later one). */
     void injectFault(FaultPoint point, IOException fault) {
         if (point == FaultPoint.WRITE) {
