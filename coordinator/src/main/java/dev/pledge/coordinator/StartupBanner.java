@@ -28,7 +28,9 @@ class StartupBanner {
         StringBuilder b = new StringBuilder()
                 .append("\n  Pledge coordinator ready\n")
                 .append("  API:      ").append(url.get()).append("/api/v1\n")
-                .append("  cluster:  ").append(props.clusterId()).append(" (single node, epoch ").append(engine.epoch()).append(")\n")
+                .append("  cluster:  ").append(props.clusterId()).append(props.cluster().raft()
+                        ? " (raft member " + props.nodeId() + "; the leader's term is the epoch)"
+                        : " (single node, epoch " + engine.epoch() + ")").append('\n')
                 .append("  data dir: ").append(props.dataDir().toAbsolutePath().normalize()).append('\n');
         tokens.generatedToken().ifPresentOrElse(
                 t -> b.append("  token:    ").append(t)

@@ -36,6 +36,7 @@ import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Predicate;
 
 /** The transaction endpoints of API.md. */
@@ -120,19 +121,33 @@ public class TransactionController {
     public record Completion(String txid, String branchId, BranchState outcome) {
     }
 
+    /** A completion report that could not be applied, and why. */
+    public record Rejected(String txid, String branchId, String detail) {
+    }
+
+    /**
+     * Applies every report it can: 204 when all were applied, else 200 with the rejected ones (one bad
+     * report must not hold back the others of the batch).
+     */
     @PostMapping("/completions")
-    public ResponseEntity<Void> completions(@RequestBody List<Completion> reports) {
+    public ResponseEntity<Map<String, List<Rejected>>> completions(@RequestBody List<Completion> reports) {
         if (reports.size() > MAX_PAGE) {
             throw new TransactionException(TransactionException.Kind.LIMIT_EXCEEDED, null,
                     reports.size() + " completion reports in one request; send at most " + MAX_PAGE);
         }
+        List<Rejected> rejected = new java.util.ArrayList<>();
         for (Completion c : reports) {
             if (c == null) {
-                throw new TransactionException(TransactionException.Kind.MALFORMED, null, "a completion report is null");
+                rejected.add(new Rejected(null, null, "a completion report is null"));
+                continue;
             }
-            engine.reportCompletion(c.txid(), c.branchId(), c.outcome());
+            try {
+                engine.reportCompletion(c.txid(), c.branchId(), c.outcome());
+            } catch (TransactionException e) {
+                rejected.add(new Rejected(c.txid(), c.branchId(), e.getMessage()));
+            }
         }
-        return ResponseEntity.noContent().build();
+        return rejected.isEmpty() ? ResponseEntity.noContent().build() : ResponseEntity.ok(Map.of("rejected", rejected));
     }
 
     static Duration parseAge(String text) {

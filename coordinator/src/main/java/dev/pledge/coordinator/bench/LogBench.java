@@ -2,6 +2,7 @@ package dev.pledge.coordinator.bench;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileStore;
@@ -9,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -30,57 +32,67 @@ import dev.pledge.coordinator.log.LogRecordCodec;
  * <ul>
  *   <li>{@code group}: the log as shipped, group commit.</li>
  *   <li>{@code single}: the same log with one record per batch, so one fsync per COMMIT.</li>
- *   <li>{@code raw}: no log at all, one thread writing the same frames straight to a file in
- *       batches of the size {@code group} achieved at that concurrency, one {@code force} per batch,
- *       zero-filling ahead in the same 4 MiB steps the log uses: what the disk allows for that
- *       pattern, so {@code group / raw} is the log's own efficiency.</li>
+ *   <li>{@code raw}: no log at all, one thread writing frames of the same size straight to a file
+ *       in batches of the size {@code group} achieved in the same round, one {@code force} per
+ *       batch, zero-filling ahead in the same 4 MiB steps the log uses: what the disk allows for
+ *       that write pattern, so {@code group / raw} is the log's own efficiency.</li>
  * </ul>
- * Like the engine, each appender also appends a LAZY COMPLETED record for every 64 of its COMMITs
- * (not awaited, not counted), so the table and the checkpoints stay the size they have in
- * production rather than growing without bound.
+ * Each appender thread appends one COMMIT at a time and waits for it, like a request thread at the
+ * commit point. Like the engine, it also appends a LAZY COMPLETED record for every 64 of its
+ * COMMITs (not awaited, not counted), so the table and the checkpoints stay the size they have in
+ * production instead of growing without bound.
  *
- * <p>Prints a table and, as its last line, {@code RESULT group_vs_single=<x> group_vs_raw=<y>} for
- * the highest concurrency. Run it with {@code ops/bench/log-bench.sh}.
+ * <p>The machine this runs on is usually shared, and fsync latency drifts by a factor of several
+ * within seconds. So after one JIT warm-up the three modes are measured in short interleaved
+ * rounds, and the table reports the median round per mode (with the range): a slow disk phase
+ * then hits every mode alike instead of whichever one happened to run during it.
  *
- * <p>Arguments (all optional): {@code --seconds=N} measured time per run (default 6),
- * {@code --warmup=N} (default 4; the JIT compilers are still busy before that), {@code --threads=1,8,64}, {@code --dir=PATH} where the temporary
- * logs go (default: the system temp directory; it must be on the disk you want to measure).
+ * <p>Prints a table and, as its last line, {@code RESULT group_vs_single=<x> group_vs_raw=<y>}
+ * (median throughputs at the highest concurrency). Run it with {@code ops/bench/log-bench.sh}.
+ *
+ * <p>Arguments (all optional): {@code --seconds=N} measured per run (default 2),
+ * {@code --rounds=N} (default 3), {@code --warmup=N} seconds of JIT warm-up before everything
+ * (default 4), {@code --threads=1,8,64}, {@code --modes=group,single,raw},
+ * {@code --dir=PATH} where the temporary logs go (default: the system temp directory; it must be
+ * on the disk you want to measure).
  */
 public final class LogBench {
 
     private static final int COMPLETED_EVERY = 64;
+    private static final long RAMP_UP_MILLIS = 1_000;
     private static final long RAW_PREALLOCATION_STEP = 4L << 20;
+    private static final long HIGHEST_LATENCY_MICROS = TimeUnit.SECONDS.toMicros(60);
 
     private LogBench() {
     }
 
-    record Settings(int seconds, int warmup, List<Integer> threads, Path dir, List<String> modes) {
+    record Settings(int seconds, int rounds, int warmup, List<Integer> threads, List<String> modes, Path dir) {
         static Settings parse(String[] args) {
-            int seconds = 6;
+            int seconds = 2;
+            int rounds = 3;
             int warmup = 4;
             List<Integer> threads = List.of(1, 8, 64);
             List<String> modes = List.of("group", "single", "raw");
             Path dir = Path.of(System.getProperty("java.io.tmpdir"));
             for (String arg : args) {
                 String[] kv = arg.split("=", 2);
-                if (kv.length != 2) {
-                    throw new IllegalArgumentException("unknown argument " + arg + "; expected --seconds=N, --warmup=N,"
-                            + " --threads=1,8,64 or --dir=PATH");
-                }
+                String value = kv.length == 2 ? kv[1] : "";
                 switch (kv[0]) {
-                    case "--seconds" -> seconds = bounded("--seconds", Integer.parseInt(kv[1]), 1, 120);
-                    case "--warmup" -> warmup = bounded("--warmup", Integer.parseInt(kv[1]), 0, 60);
-                    case "--threads" -> threads = Stream.of(kv[1].split(","))
+                    case "--seconds" -> seconds = bounded("--seconds", Integer.parseInt(value), 1, 120);
+                    case "--rounds" -> rounds = bounded("--rounds", Integer.parseInt(value), 1, 50);
+                    case "--warmup" -> warmup = bounded("--warmup", Integer.parseInt(value), 0, 120);
+                    case "--threads" -> threads = Stream.of(value.split(","))
                             .map(t -> bounded("--threads", Integer.parseInt(t.trim()), 1, 1024)).toList();
-                    case "--dir" -> dir = Path.of(kv[1]);
-                    case "--modes" -> modes = List.of(kv[1].split(","));
-                    default -> throw new IllegalArgumentException("unknown argument " + arg);
+                    case "--modes" -> modes = List.of(value.split(","));
+                    case "--dir" -> dir = Path.of(value);
+                    default -> throw new IllegalArgumentException("unknown argument " + arg + "; expected --seconds=N,"
+                            + " --rounds=N, --warmup=N, --threads=1,8,64, --modes=group,single,raw or --dir=PATH");
                 }
             }
             if (!List.of("group", "single", "raw").containsAll(modes) || modes.contains("raw") && !modes.contains("group")) {
                 throw new IllegalArgumentException("--modes takes group, single and raw (raw needs group): " + modes);
             }
-            return new Settings(seconds, warmup, threads, dir, modes);
+            return new Settings(seconds, rounds, warmup, threads, modes, dir);
         }
 
         private static int bounded(String name, int value, int min, int max) {
@@ -91,23 +103,58 @@ public final class LogBench {
         }
     }
 
-    record Result(String mode, int threads, double recordsPerSecond, long p50Micros, long p99Micros,
-                  double avgBatch, double cpuMicrosPerRecord) {
+    /**
+     * One measured run: {@code records} COMMITs completed in {@code seconds}; {@code written} records
+     * (the uncounted COMPLETED ones included) went to disk in {@code batches} batches.
+     */
+    record Run(long records, double seconds, long cpuNanos, Histogram latencyMicros, long written, long batches) {
+        double recordsPerSecond() {
+            return records / seconds;
+        }
+
+        double avgBatch() {
+            return (double) written / Math.max(1, batches);
+        }
     }
 
-    /** CPU time of the whole process (all threads, JIT and GC included). */
-    private static long processCpuNanos() {
-        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
-                .getOperatingSystemMXBean()).getProcessCpuTime();
+    /** The runs of one mode at one concurrency, summarised. */
+    record Row(String mode, int threads, List<Run> runs) {
+        double medianRecordsPerSecond() {
+            List<Double> sorted = runs.stream().map(Run::recordsPerSecond).sorted().toList();
+            int n = sorted.size();
+            return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+        }
+
+        String range() {
+            double min = runs.stream().mapToDouble(Run::recordsPerSecond).min().orElse(0);
+            double max = runs.stream().mapToDouble(Run::recordsPerSecond).max().orElse(0);
+            return String.format(Locale.ROOT, "%.0f-%.0f", min, max);
+        }
+
+        Histogram latency() {
+            Histogram all = new Histogram(HIGHEST_LATENCY_MICROS, 3);
+            runs.forEach(r -> all.add(r.latencyMicros()));
+            return all;
+        }
+
+        double avgBatch() {
+            return (double) runs.stream().mapToLong(Run::written).sum()
+                    / Math.max(1, runs.stream().mapToLong(Run::batches).sum());
+        }
+
+        double cpuMicrosPerRecord() {
+            return runs.stream().mapToLong(Run::cpuNanos).sum() / 1e3
+                    / Math.max(1, runs.stream().mapToLong(Run::records).sum());
+        }
     }
 
     public static void main(String[] args) throws Exception {
         Settings settings = Settings.parse(args);
         Files.createDirectories(settings.dir());
         FileStore store = Files.getFileStore(settings.dir());
-        System.out.printf(Locale.ROOT, "Pledge decision log benchmark: FORCED COMMIT appends (%d bytes per frame),"
-                        + " %d s measured after %d s warm-up per run%n", sampleFrameBytes(), settings.seconds(),
-                settings.warmup());
+        System.out.printf(Locale.ROOT, "Pledge decision log benchmark: FORCED COMMIT appends (%d bytes per frame);"
+                        + " %d interleaved round(s) of %d s per mode after %d s of JIT warm-up%n", sampleFrameBytes(),
+                settings.rounds(), settings.seconds(), settings.warmup());
         System.out.printf(Locale.ROOT, "machine: %d cores, %s %s, Java %s; log directory %s on %s (%s)%n",
                 Runtime.getRuntime().availableProcessors(), System.getProperty("os.name"),
                 System.getProperty("os.version"), System.getProperty("java.version"), settings.dir(), store.name(),
@@ -115,54 +162,58 @@ public final class LogBench {
         // Other work on the machine moves these numbers a lot; say how busy it was.
         System.out.println("load average before: " + loadAverage());
 
-        List<Result> results = new ArrayList<>();
+        int top = settings.threads().stream().max(Comparator.naturalOrder()).orElseThrow();
+        if (settings.warmup() > 0) {
+            runLog(top, FileDecisionLog.Options.defaults(), settings.warmup(), settings);
+        }
+        List<Row> rows = new ArrayList<>();
         for (int threads : settings.threads()) {
-            Result group = null;
-            if (settings.modes().contains("group")) {
-                group = runLog("group", threads, FileDecisionLog.Options.defaults(), settings);
-                results.add(group);
+            Row group = new Row("group", threads, new ArrayList<>());
+            Row single = new Row("single", threads, new ArrayList<>());
+            Row raw = new Row("raw", threads, new ArrayList<>());
+            for (int round = 0; round < settings.rounds(); round++) {
+                if (settings.modes().contains("group")) {
+                    group.runs().add(runLog(threads, FileDecisionLog.Options.defaults(), settings.seconds(), settings));
+                }
+                if (settings.modes().contains("single")) {
+                    single.runs().add(runLog(threads, FileDecisionLog.Options.defaults().oneForcePerRecord(),
+                            settings.seconds(), settings));
+                }
+                if (settings.modes().contains("raw")) {
+                    double batch = group.runs().get(group.runs().size() - 1).avgBatch();
+                    raw.runs().add(runRaw(Math.max(1, (int) Math.round(batch)), settings.seconds(), settings));
+                }
             }
-            if (settings.modes().contains("single")) {
-                results.add(runLog("single", threads, FileDecisionLog.Options.defaults().oneForcePerRecord(),
-                        settings));
-            }
-            if (settings.modes().contains("raw")) {
-                results.add(runRaw(threads, Math.max(1, (int) Math.round(group.avgBatch())), settings));
+            for (Row row : List.of(group, single, raw)) {
+                if (!row.runs().isEmpty()) {
+                    rows.add(row);
+                }
             }
             System.out.printf(Locale.ROOT, "  done: %d appender thread(s)%n", threads);
         }
-
-        System.out.println();
-        System.out.printf(Locale.ROOT, "%-7s %7s %12s %10s %10s %10s %12s%n", "mode", "threads", "records/s",
-                "p50 us", "p99 us", "avg batch", "cpu us/rec");
-        for (Result r : results) {
-            System.out.printf(Locale.ROOT, "%-7s %7d %12.0f %10d %10d %10.1f %12.1f%n", r.mode(), r.threads(),
-                    r.recordsPerSecond(), r.p50Micros(), r.p99Micros(), r.avgBatch(), r.cpuMicrosPerRecord());
-        }
         System.out.println("load average after: " + loadAverage());
-        if (settings.modes().size() < 3) {
-            return;
-        }
-        int top = settings.threads().stream().max(Comparator.naturalOrder()).orElseThrow();
-        double group = find(results, "group", top).recordsPerSecond();
-        double single = find(results, "single", top).recordsPerSecond();
-        double raw = find(results, "raw", top).recordsPerSecond();
+
         System.out.println();
-        System.out.printf(Locale.ROOT, "RESULT group_vs_single=%.2f group_vs_raw=%.2f%n", group / single, group / raw);
-    }
-
-    private static String loadAverage() {
-        try {
-            return Files.readString(Path.of("/proc/loadavg")).strip();
-        } catch (IOException e) {
-            return String.format(Locale.ROOT, "%.2f", java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-                    .getSystemLoadAverage());
+        System.out.printf(Locale.ROOT, "%-7s %7s %12s %17s %9s %9s %10s %11s%n", "mode", "threads", "records/s",
+                "range", "p50 us", "p99 us", "avg batch", "cpu us/rec");
+        for (Row row : rows) {
+            Histogram latency = row.latency();
+            System.out.printf(Locale.ROOT, "%-7s %7d %12.0f %17s %9d %9d %10.1f %11.1f%n", row.mode(), row.threads(),
+                    row.medianRecordsPerSecond(), row.range(), latency.getValueAtPercentile(50),
+                    latency.getValueAtPercentile(99), row.avgBatch(), row.cpuMicrosPerRecord());
+        }
+        if (settings.modes().size() == 3) {
+            double group = find(rows, "group", top).medianRecordsPerSecond();
+            double single = find(rows, "single", top).medianRecordsPerSecond();
+            double raw = find(rows, "raw", top).medianRecordsPerSecond();
+            System.out.println();
+            System.out.printf(Locale.ROOT, "RESULT group_vs_single=%.2f group_vs_raw=%.2f%n", group / single,
+                    group / raw);
         }
     }
 
-    private static Result find(List<Result> results, String mode, int threads) {
-        return results.stream().filter(r -> r.mode().equals(mode) && r.threads() == threads).findFirst()
-                .orElseThrow();
+    private static Row find(List<Row> rows, String mode, int threads) {
+        return rows.stream().filter(r -> r.mode().equals(mode) && r.threads() == threads).findFirst().orElseThrow();
     }
 
     /** A realistic COMMIT: a short txid and two branches with resource names and callback URLs. */
@@ -177,22 +228,37 @@ public final class LogBench {
         return 8 + LogRecordCodec.encode(commitRecord(1042)).length;
     }
 
-    private enum Phase { WARMUP, MEASURE, STOP }
+    /** CPU time of the whole process (all threads, JIT and GC included). */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
 
-    private static Result runLog(String mode, int threads, FileDecisionLog.Options options, Settings settings)
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).strip();
+        } catch (IOException e) {
+            return String.format(Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean()
+                    .getSystemLoadAverage());
+        }
+    }
+
+    private enum Phase { RAMP_UP, MEASURE, STOP }
+
+    /** Appender threads against a fresh log: one second to reach a steady state, then {@code seconds} measured. */
+    private static Run runLog(int threads, FileDecisionLog.Options options, int seconds, Settings settings)
             throws Exception {
-        Path dir = Files.createTempDirectory(settings.dir(), "pledge-log-bench-" + mode + "-" + threads + "-");
+        Path dir = Files.createTempDirectory(settings.dir(), "pledge-log-bench-");
         try (FileDecisionLog log = new FileDecisionLog(dir, options)) {
             log.open();
             Histogram[] latencies = new Histogram[threads];
             long[] counts = new long[threads];
-            AtomicReference<Phase> phase = new AtomicReference<>(Phase.WARMUP);
+            AtomicReference<Phase> phase = new AtomicReference<>(Phase.RAMP_UP);
             CountDownLatch done = new CountDownLatch(threads);
-            List<Thread> appenders = new ArrayList<>();
-            List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<Throwable> errors = Collections.synchronizedList(new ArrayList<>());
             for (int t = 0; t < threads; t++) {
                 int id = t;
-                latencies[t] = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);
+                latencies[t] = new Histogram(HIGHEST_LATENCY_MICROS, 3);
                 Thread appender = new Thread(() -> {
                     try {
                         List<String> toComplete = new ArrayList<>(COMPLETED_EVERY);
@@ -206,7 +272,7 @@ public final class LogBench {
                             log.append(commit, DecisionLog.Durability.FORCED).get(60, TimeUnit.SECONDS);
                             long micros = (System.nanoTime() - start) / 1_000;
                             if (now == Phase.MEASURE) {
-                                latencies[id].recordValue(Math.min(micros, latencies[id].getHighestTrackableValue()));
+                                latencies[id].recordValue(Math.min(micros, HIGHEST_LATENCY_MICROS));
                                 counts[id]++;
                             }
                             toComplete.add(commit.txid());
@@ -225,15 +291,14 @@ public final class LogBench {
                         done.countDown();
                     }
                 }, "bench-appender-" + t);
-                appenders.add(appender);
                 appender.start();
             }
-            Thread.sleep(TimeUnit.SECONDS.toMillis(settings.warmup()));
+            Thread.sleep(RAMP_UP_MILLIS);
             phase.set(Phase.MEASURE);
             DecisionLog.LogStats before = log.stats();
             long started = System.nanoTime();
             long cpuStarted = processCpuNanos();
-            Thread.sleep(TimeUnit.SECONDS.toMillis(settings.seconds()));
+            Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
             phase.set(Phase.STOP);
             DecisionLog.LogStats after = log.stats();
             long elapsed = System.nanoTime() - started;
@@ -242,27 +307,25 @@ public final class LogBench {
                 throw new IllegalStateException("appenders did not stop within 120 s");
             }
             if (!errors.isEmpty()) {
-                throw new IllegalStateException(mode + " run with " + threads + " threads failed: " + errors.get(0),
+                throw new IllegalStateException("run with " + threads + " threads failed: " + errors.get(0),
                         errors.get(0));
             }
-            Histogram all = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);
+            Histogram all = new Histogram(HIGHEST_LATENCY_MICROS, 3);
             long total = 0;
             for (int t = 0; t < threads; t++) {
                 all.add(latencies[t]);
                 total += counts[t];
             }
-            double avgBatch = (double) (after.records() - before.records())
-                    / Math.max(1, after.batches() - before.batches());
-            return new Result(mode, threads, total / (elapsed / 1e9), all.getValueAtPercentile(50),
-                    all.getValueAtPercentile(99), avgBatch, cpu / 1e3 / Math.max(1, total));
+            return new Run(total, elapsed / 1e9, cpu, all, after.records() - before.records(),
+                    after.batches() - before.batches());
         } finally {
             deleteRecursively(dir);
         }
     }
 
     /** One thread, pre-encoded frames, {@code batch} frames per write, one force per write. */
-    private static Result runRaw(int threads, int batch, Settings settings) throws IOException {
-        Path dir = Files.createTempDirectory(settings.dir(), "pledge-log-bench-raw-" + threads + "-");
+    private static Run runRaw(int batch, int seconds, Settings settings) throws IOException {
+        Path dir = Files.createTempDirectory(settings.dir(), "pledge-log-bench-raw-");
         try (FileChannel channel = FileChannel.open(dir.resolve("raw.log"), StandardOpenOption.CREATE_NEW,
                 StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             List<byte[]> frames = new ArrayList<>();
@@ -276,14 +339,14 @@ public final class LogBench {
             }
             ByteBuffer buffer = ByteBuffer.allocateDirect(bytesPerBatch);
             ByteBuffer zeros = ByteBuffer.allocateDirect(64 << 10);
-            Histogram latency = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);
+            Histogram latency = new Histogram(HIGHEST_LATENCY_MICROS, 3);
             long position = 0;
             long allocated = 0;
             long records = 0;
-            long warmupEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.min(1, settings.warmup()));
-            long measureEnd = warmupEnd + TimeUnit.SECONDS.toNanos(settings.seconds());
-            long measuredBatches = 0;
-            long lastEnd = warmupEnd;
+            long batches = 0;
+            long measureStart = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RAMP_UP_MILLIS / 2);
+            long measureEnd = measureStart + TimeUnit.SECONDS.toNanos(seconds);
+            long lastEnd = measureStart;
             long cpuStarted = -1;
             while (true) {
                 long start = System.nanoTime();
@@ -308,21 +371,18 @@ public final class LogBench {
                 }
                 channel.force(false);
                 long end = System.nanoTime();
-                if (start >= warmupEnd) {
+                if (start >= measureStart) {
                     if (cpuStarted < 0) {
                         cpuStarted = processCpuNanos();
                     }
-                    latency.recordValue(Math.min((end - start) / 1_000, latency.getHighestTrackableValue()));
+                    latency.recordValue(Math.min((end - start) / 1_000, HIGHEST_LATENCY_MICROS));
                     records += batch;
-                    measuredBatches++;
+                    batches++;
                     lastEnd = end;
                 }
             }
-            double seconds = (lastEnd - warmupEnd) / 1e9;
-            double cpuPerRecord = (processCpuNanos() - cpuStarted) / 1e3 / Math.max(1, records);
-            return new Result("raw", threads, records / seconds, latency.getValueAtPercentile(50),
-                    latency.getValueAtPercentile(99), measuredBatches == 0 ? 0 : (double) records / measuredBatches,
-                    cpuPerRecord);
+            long cpu = cpuStarted < 0 ? 0 : processCpuNanos() - cpuStarted;
+            return new Run(records, Math.max(1e-9, (lastEnd - measureStart) / 1e9), cpu, latency, records, batches);
         } finally {
             deleteRecursively(dir);
         }

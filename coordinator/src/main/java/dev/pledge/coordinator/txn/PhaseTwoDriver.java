@@ -291,6 +291,11 @@ public final class PhaseTwoDriver {
     void reported(GlobalTransaction tx, String branchId, BranchState outcome) {
         synchronized (tx) {
             BranchEntry b = tx.branches.get(branchId);
+            if (b == null && outcome == BranchState.ROLLED_BACK && tx.decision.getNow(null) == dev.pledge.protocol.Outcome.ABORTED) {
+                // a branch the participant reported inline with a commit that found the transaction
+                // already aborted: it was never recorded, and rolling it back is all there was to do
+                return;
+            }
             if (b == null) {
                 throw new TransactionException(TransactionException.Kind.NOT_FOUND, tx.id, "transaction " + tx.id
                         + " has no branch '" + Txid.abbreviate(branchId) + "': check the branch id");

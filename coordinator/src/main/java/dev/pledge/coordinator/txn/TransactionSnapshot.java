@@ -18,7 +18,7 @@ public record TransactionSnapshot(String txid, TxState state, String label, Inst
         synchronized (tx) {
             List<Branch> branches = tx.branches.values().stream()
                     .map(b -> new Branch(b.branchId, b.resource, b.state, b.callbackUrl, b.attempts, b.lastError,
-                            b.nextAttemptAt, b.assumedCommitted))
+                            b.state.isFinished() ? null : b.nextAttemptAt, b.assumedCommitted))
                     .toList();
             return new TransactionSnapshot(tx.id, tx.state, tx.label, tx.createdAt, tx.deadline, tx.decidedAt,
                     tx.reason, false, branches);

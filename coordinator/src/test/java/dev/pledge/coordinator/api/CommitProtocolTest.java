@@ -161,6 +161,25 @@ class CommitProtocolTest extends CoordinatorTestBase {
     }
 
     @Test
+    void aBatchOfCompletionReportsAppliesEveryValidOneAndListsTheRest() {
+        String txid = api.begin(30_000);
+        orders.begin(txid, "orders:1");
+        markPrepared(orders, txid, "orders:1");
+        String inline = "{\"branches\":[{\"branchId\":\"orders:1\",\"resource\":\"orders-db\",\"state\":\"PREPARED\","
+                + "\"callbackUrl\":\"http://127.0.0.1:1/gone\"},{\"branchId\":\"billing:1\",\"resource\":\"billing-db\","
+                + "\"state\":\"PREPARED\",\"callbackUrl\":\"http://127.0.0.1:1/gone\"}]}";
+        assertThat(api.post("/api/v1/transactions/" + txid + "/commit", inline).field("outcome")).isEqualTo("COMMITTED");
+        String batch = "[{\"txid\":\"" + txid + "\",\"branchId\":\"nope:9\",\"outcome\":\"COMMITTED\"},"
+                + "{\"txid\":\"" + txid + "\",\"branchId\":\"orders:1\",\"outcome\":\"COMMITTED\"},"
+                + "{\"txid\":\"" + txid + "\",\"branchId\":\"billing:1\",\"outcome\":\"COMMITTED\"}]";
+        ApiClient.Response r = api.post("/api/v1/completions", batch);
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.json().get("rejected")).hasSize(1);
+        assertThat(r.body()).contains("nope:9");
+        await().atMost(Duration.ofSeconds(10)).until(() -> "COMMITTED".equals(api.state(txid)));
+    }
+
+    @Test
     void listingAndClusterAnswer() {
         String txid = api.begin(30_000);
         ApiClient.Response page = api.get("/api/v1/transactions?state=ACTIVE&limit=500");

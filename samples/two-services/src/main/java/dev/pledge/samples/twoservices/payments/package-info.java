@@ -1,0 +1,2 @@
+/** The payments service: joins the callers' global transactions (parked branches). */
+package dev.pledge.samples.twoservices.payments;
