@@ -134,6 +134,32 @@ public final class CoordinatorProcess implements AutoCloseable {
         process.waitFor(10, TimeUnit.SECONDS);
     }
 
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /**
+     * SIGSTOP: every thread of the JVM freezes at once (a long GC pause, a stalled VM, a laptop lid);
+     * its sockets stay open, so peers see silence rather than a closed connection. Undo with {@link #resume()}.
+     */
+    public void pause() throws IOException, InterruptedException {
+        signal("STOP");
+    }
+
+    /** SIGCONT: a process frozen by {@link #pause()} runs on as if no time had passed, from its point of view. */
+    public void resume() throws IOException, InterruptedException {
+        signal("CONT");
+    }
+
+    private void signal(String name) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid()))
+                .redirectErrorStream(true).start();
+        if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+            throw new IOException("kill -" + name + " " + process.pid() + " failed: "
+                    + new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        }
+    }
+
     public String output() {
         try {
             return Files.exists(logFile) ? Files.readString(logFile) : "";

@@ -86,6 +86,11 @@ public final class TcpProxy implements AutoCloseable {
         }
     }
 
+    /** Connections through the proxy that are open now (each counted once, not per side). */
+    public int openConnections() {
+        return (int) sockets.stream().filter(s -> !s.isClosed()).count() / 2;
+    }
+
     /** Drops every connection through the proxy, both ways, with a TCP reset where possible. */
     public void cutAll() {
         for (Socket s : sockets) {
