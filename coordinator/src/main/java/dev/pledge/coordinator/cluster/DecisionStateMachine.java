@@ -75,7 +75,20 @@ final class DecisionStateMachine extends BaseStateMachine {
 
     private final DecisionTable table;
     private final Events events;
-    private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+    /**
+     * Ratis 3.2.2: {@code SimpleStateMachineStorage.loadLatestSnapshot()} hands {@code null} to
+     * {@code updateLatestSnapshot} while the directory holds no snapshot yet, and the base method throws
+     * a NullPointerException if another thread published the first snapshot in between. The leader's
+     * log appenders ask for the latest snapshot on every batch, and an appender that throws is never
+     * restarted ("is not running: skipping restart"): that follower gets nothing more until the
+     * leadership changes. Seen in ops/bench/raft-bench.sh at the leader's first snapshot.
+     */
+    private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage() {
+        @Override
+        public SingleFileSnapshotInfo updateLatestSnapshot(SingleFileSnapshotInfo info) {
+            return info == null ? null : super.updateLatestSnapshot(info);
+        }
+    };
 
     /** Futures waiting for an index to be applied here, by index; guarded by itself. */
     private final NavigableMap<Long, CompletableFuture<Void>> appliedWaiters = new TreeMap<>();

@@ -333,6 +333,22 @@ public final class RaftDecisionLog implements DecisionLog {
     }
 
     /**
+     * Why this node's Raft server no longer runs although the log is open, e.g. Ratis closed it after
+     * a JVM pause longer than its close threshold (60 s): the node never rejoins by itself. Shown as
+     * DOWN by the health endpoint, so that an operator or orchestrator restarts the coordinator.
+     */
+    @Override
+    public Optional<String> failure() {
+        RaftServer.Division d = division;
+        if (state.get() == State.OPEN && d != null && !d.getInfo().isAlive()) {
+            return Optional.of(name + ": its Raft server stopped (" + d.getInfo().getLifeCycleState() + "), e.g. after"
+                    + " a JVM pause longer than Ratis' close threshold; this node no longer takes part in the group."
+                    + " Restart this coordinator");
+        }
+        return Optional.empty();
+    }
+
+    /**
      * records: records appended through this node and acknowledged; bytes: their encoded size.
      * Every record is its own Raft entry and client request, so batches and forces equal records
      * here; how Ratis groups entries into fsyncs shows in its own metrics ({@code flushCount}).
@@ -757,6 +773,34 @@ public final class RaftDecisionLog implements DecisionLog {
         boolean ready = isLeaderReady();
         long after = currentTerm();
         return ready && before == after && before > 0 ? OptionalLong.of(before) : OptionalLong.empty();
+    }
+
+    /**
+     * The leader lease: a majority, this node included, answered this leader within 90 % of the
+     * minimum election timeout, so no other node can have been elected meanwhile (a follower that
+     * heard from its leader that recently refuses to vote, pre-vote included). A leader that was
+     * frozen (GC, SIGSTOP, a stalled VM) or cut off still believes it leads until Ratis steps it down;
+     * without the lease it would issue txids of its old term and answer reads in that window.
+     */
+    public boolean hasLeaderLease() {
+        RaftServer.Division d = division;
+        if (d == null || !d.getInfo().isLeader()) {
+            return false;
+        }
+        org.apache.ratis.proto.RaftProtos.RoleInfoProto role = d.getInfo().getRoleInfoProto();
+        if (!role.hasLeaderInfo()) {
+            return false;
+        }
+        long leaseMs = options.electionTimeoutMin().toMillis() * 9 / 10;
+        long heardFrom = role.getLeaderInfo().getFollowerInfoList().stream()
+                .filter(f -> f.getLastRpcElapsedTimeMs() < leaseMs).count();
+        return heardFrom + 1 > d.getRaftConf().getCurrentPeers().size() / 2;
+    }
+
+    /** The engine's gate for issuing txids and deciding: the ready leader of exactly that term, with its lease. */
+    @Override
+    public boolean mayDecideIn(long epoch) {
+        return readyLeaderTerm().orElse(-1) == epoch && hasLeaderLease();
     }
 
     /** This node's current Raft term: the epoch of the txids it issues while it is the ready leader. */

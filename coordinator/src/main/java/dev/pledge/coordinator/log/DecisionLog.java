@@ -37,6 +37,16 @@ public interface DecisionLog extends Closeable {
         return append(record, Durability.FORCED);
     }
 
+    /**
+     * Whether this node may still issue txids of {@code epoch} and decide in it right now. A
+     * single-node log has one writer and always may; a replicated log only while this node is the
+     * ready leader of that term and a majority has heard from it recently (a leader that was frozen
+     * or cut off may have been deposed without knowing it yet).
+     */
+    default boolean mayDecideIn(long epoch) {
+        return true;
+    }
+
     /** The meaning of the log so far. */
     DecisionTable table();
 

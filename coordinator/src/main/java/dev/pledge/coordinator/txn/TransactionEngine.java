@@ -801,7 +801,7 @@ public final class TransactionEngine {
     }
 
     private void requireStarted() {
-        if (!started) {
+        if (!started || !decisionLog.mayDecideIn(epoch)) {
             throw new TransactionException(Kind.OUTCOME_UNKNOWN, null, "this coordinator is not the leader (or is"
                     + " still starting): retry shortly, or send the request to the leader named by GET /api/v1/cluster");
         }
