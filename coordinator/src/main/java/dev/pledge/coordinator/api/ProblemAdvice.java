@@ -44,6 +44,7 @@ public class ProblemAdvice {
             case ALREADY_COMMITTED -> { status = HttpStatus.CONFLICT; type = ProblemTypes.TRANSACTION_COMMITTED; title = "Transaction already committed"; }
             case OUTCOME_UNKNOWN -> { status = HttpStatus.SERVICE_UNAVAILABLE; type = ProblemTypes.OUTCOME_UNKNOWN; title = "Outcome unknown"; }
             case UNKNOWN_RESOURCE -> { status = HttpStatus.UNPROCESSABLE_CONTENT; type = ProblemTypes.UNKNOWN_RESOURCE; title = "Unknown resource"; }
+            case NO_LEADER -> { status = HttpStatus.SERVICE_UNAVAILABLE; type = ProblemTypes.NO_LEADER; title = "No leader"; }
             case LIMIT_EXCEEDED -> { status = HttpStatus.TOO_MANY_REQUESTS; type = ProblemTypes.LIMIT_EXCEEDED; title = "Limit exceeded"; }
             default -> throw new IllegalStateException("unmapped kind " + e.kind());
         }

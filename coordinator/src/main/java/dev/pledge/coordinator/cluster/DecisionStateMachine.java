@@ -206,9 +206,9 @@ final class DecisionStateMachine extends BaseStateMachine {
     @Override
     public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
         LogEntryProto entry = trx.getLogEntry();
-        RaftEntry decoded;
+        List<RaftEntry> decoded;
         try {
-            decoded = RaftEntry.decode(entry.getStateMachineLogEntry().getLogData().toByteArray());
+            decoded = RaftEntry.decodeAll(entry.getStateMachineLogEntry().getLogData().toByteArray());
         } catch (LogFormatException e) {
             // Skipping a committed entry would let this node's table silently differ from the
             // others'. Throwing here stops this Raft server (Ratis closes it); the others go on.
@@ -218,18 +218,26 @@ final class DecisionStateMachine extends BaseStateMachine {
             log.error(message);
             throw new IllegalStateException(message, e);
         }
-        Message reply = APPLIED_REPLY;
-        if (decoded.type() == RaftEntry.Type.RECORD) {
-            if (decoded.appliesIn(entry.getTerm())) {
-                table.apply(decoded.record());
+        // One status byte per record (a single RECORD or BARRIER keeps its one-byte reply).
+        byte[] statuses = new byte[decoded.size()];
+        for (int i = 0; i < statuses.length; i++) {
+            RaftEntry one = decoded.get(i);
+            statuses[i] = APPLIED;
+            if (one.type() != RaftEntry.Type.RECORD) {
+                continue;
+            }
+            if (one.appliesIn(entry.getTerm())) {
+                table.apply(one.record());
                 entriesApplied++;
             } else {
                 entriesFencedOut++;
-                reply = FENCED_OUT_REPLY;
+                statuses[i] = FENCED_OUT;
                 log.info("{}: entry {} was fenced to term {} but reached the log in term {}; it changes nothing: {}",
-                        getId(), TermIndex.valueOf(entry), decoded.fenceTerm(), entry.getTerm(), decoded.record());
+                        getId(), TermIndex.valueOf(entry), one.fenceTerm(), entry.getTerm(), one.record());
             }
         }
+        Message reply = statuses.length != 1 ? Message.valueOf(ByteString.copyFrom(statuses))
+                : statuses[0] == APPLIED ? APPLIED_REPLY : FENCED_OUT_REPLY;
         updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
         return CompletableFuture.completedFuture(reply);
     }

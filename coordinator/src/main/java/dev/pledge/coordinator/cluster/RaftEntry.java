@@ -1,7 +1,9 @@
 package dev.pledge.coordinator.cluster;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 import dev.pledge.coordinator.log.LogFormatException;
 import dev.pledge.coordinator.log.LogRecord;
@@ -13,13 +15,16 @@ import dev.pledge.coordinator.log.LogRecordCodec;
  *
  * <pre>
  *   byte  entry format version (currently {@value #FORMAT_VERSION})
- *   byte  type                 (1 RECORD, 2 BARRIER)
+ *   byte  type                 (1 RECORD, 2 BARRIER, 3 BATCH)
  *   long  fence term           (0: unfenced; otherwise the entry is applied only if it was
- *                               appended to the Raft log in exactly this term)
+ *                               appended to the Raft log in exactly this term; 0 for a BATCH)
  *   ...   RECORD only: a LogRecordCodec payload (it carries its own format version)
+ *   ...   BATCH only: int count, then count times (int length, a complete RECORD entry)
  * </pre>
  * A BARRIER changes nothing; appending one and waiting until it is applied locally brings this
- * node's table up to everything the group had committed when the barrier was sent.
+ * node's table up to everything the group had committed when the barrier was sent. A BATCH is
+ * several RECORD entries that travel as one Raft entry (one client request, one replication, one
+ * apply); each keeps its own fence term, so each is applied or fenced out on its own.
  */
 record RaftEntry(Type type, long fenceTerm, LogRecord record) {
 
@@ -29,7 +34,7 @@ record RaftEntry(Type type, long fenceTerm, LogRecord record) {
     static final long UNFENCED = 0;
 
     enum Type {
-        RECORD(1), BARRIER(2);
+        RECORD(1), BARRIER(2), BATCH(3);
 
         final byte code;
 
@@ -44,6 +49,9 @@ record RaftEntry(Type type, long fenceTerm, LogRecord record) {
         }
         if ((type == Type.RECORD) != (record != null)) {
             throw new IllegalArgumentException("a RECORD entry carries exactly one record, a BARRIER none");
+        }
+        if (type == Type.BATCH) {
+            throw new IllegalArgumentException("a BATCH decodes to its RECORD entries: see decodeAll");
         }
     }
 
@@ -70,18 +78,84 @@ record RaftEntry(Type type, long fenceTerm, LogRecord record) {
         return ByteBuffer.allocate(HEADER_BYTES).put(FORMAT_VERSION).put(type.code).putLong(fenceTerm).array();
     }
 
+    /**
+     * Packs RECORD entries made by {@link #encodeRecord} into one BATCH entry, in order.
+     *
+     * @throws IllegalArgumentException if fewer than two entries are given
+     */
+    static byte[] encodeBatch(List<byte[]> recordEntries) {
+        if (recordEntries.size() < 2) {
+            throw new IllegalArgumentException("a batch holds at least two records, not " + recordEntries.size());
+        }
+        int size = HEADER_BYTES + 4;
+        for (byte[] e : recordEntries) {
+            size += 4 + e.length;
+        }
+        ByteBuffer out = ByteBuffer.allocate(size).put(header(Type.BATCH, UNFENCED)).putInt(recordEntries.size());
+        for (byte[] e : recordEntries) {
+            out.putInt(e.length).put(e);
+        }
+        return out.array();
+    }
+
+    /** Decodes any entry into what it applies: one RECORD or BARRIER, or every RECORD of a BATCH in order. */
+    static List<RaftEntry> decodeAll(byte[] entry) throws LogFormatException {
+        if (entry.length < HEADER_BYTES || entry[1] != Type.BATCH.code) {
+            return List.of(decode(entry));
+        }
+        ByteBuffer in = ByteBuffer.wrap(entry);
+        checkVersion(in.get());
+        in.get();
+        if (in.getLong() != UNFENCED) {
+            throw new LogFormatException("Raft batch entry has a fence term of its own; only its records have one");
+        }
+        if (in.remaining() < 4) {
+            throw new LogFormatException("Raft batch entry ends before its record count");
+        }
+        int count = in.getInt();
+        if (count < 2 || count > in.remaining() / (4 + HEADER_BYTES)) {
+            throw new LogFormatException("Raft batch entry claims " + count + " records in " + in.remaining()
+                    + " bytes");
+        }
+        List<RaftEntry> records = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            if (in.remaining() < 4) {
+                throw new LogFormatException("Raft batch entry ends before the length of record " + i + " of " + count);
+            }
+            int length = in.getInt();
+            if (length < HEADER_BYTES || length > in.remaining()) {
+                throw new LogFormatException("record " + i + " of a Raft batch entry claims " + length + " bytes, "
+                        + in.remaining() + " remain");
+            }
+            byte[] one = new byte[length];
+            in.get(one);
+            RaftEntry decoded = decode(one);
+            if (decoded.type() != Type.RECORD) {
+                throw new LogFormatException("record " + i + " of a Raft batch entry is a " + decoded.type());
+            }
+            records.add(decoded);
+        }
+        if (in.hasRemaining()) {
+            throw new LogFormatException(in.remaining() + " unexpected bytes after the last record of a batch entry");
+        }
+        return records;
+    }
+
+    private static void checkVersion(byte version) throws LogFormatException {
+        if (version != FORMAT_VERSION) {
+            throw new LogFormatException("Raft entry format version " + version + " is not supported by this build,"
+                    + " which reads version " + FORMAT_VERSION + "; the entry was written by a different Pledge"
+                    + " release: run a release that reads it on every node");
+        }
+    }
+
     static RaftEntry decode(byte[] entry) throws LogFormatException {
         if (entry.length < HEADER_BYTES) {
             throw new LogFormatException("Raft entry of " + entry.length + " bytes is shorter than its "
                     + HEADER_BYTES + "-byte header");
         }
         ByteBuffer in = ByteBuffer.wrap(entry);
-        byte version = in.get();
-        if (version != FORMAT_VERSION) {
-            throw new LogFormatException("Raft entry format version " + version + " is not supported by this build,"
-                    + " which reads version " + FORMAT_VERSION + "; the entry was written by a different Pledge"
-                    + " release: run a release that reads it on every node");
-        }
+        checkVersion(in.get());
         byte type = in.get();
         long fenceTerm = in.getLong();
         if (fenceTerm < 0) {

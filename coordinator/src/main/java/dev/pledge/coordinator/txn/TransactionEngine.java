@@ -802,8 +802,10 @@ public final class TransactionEngine {
 
     private void requireStarted() {
         if (!started || !decisionLog.mayDecideIn(epoch)) {
-            throw new TransactionException(Kind.OUTCOME_UNKNOWN, null, "this coordinator is not the leader (or is"
-                    + " still starting): retry shortly, or send the request to the leader named by GET /api/v1/cluster");
+            // nothing was decided or issued by this request: no-leader, not outcome-unknown
+            throw new TransactionException(Kind.NO_LEADER, null, "this coordinator is not the ready leader (it is"
+                    + " starting, electing, or was deposed): retry shortly, or send the request to the leader named by"
+                    + " GET /api/v1/cluster");
         }
     }
 

@@ -10,7 +10,7 @@ public class TransactionException extends RuntimeException {
 
     public enum Kind {
         INVALID_TXID, INVALID_BRANCH, MALFORMED, NOT_FOUND, NOT_ACTIVE, ALREADY_COMMITTED, OUTCOME_UNKNOWN,
-        UNKNOWN_RESOURCE, LIMIT_EXCEEDED
+        UNKNOWN_RESOURCE, LIMIT_EXCEEDED, NO_LEADER
     }
 
     private final Kind kind;

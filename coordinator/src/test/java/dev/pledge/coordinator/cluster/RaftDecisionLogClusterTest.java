@@ -115,11 +115,10 @@ class RaftDecisionLogClusterTest {
         RaftDecisionLog newLeader = cluster.awaitReadyLeader(ELECTION);
         long term = newLeader.currentTerm();
 
-        List<CompletableFuture<Void>> appends = new ArrayList<>();
+        // one at a time: concurrent appends would share Raft entries, and the log must grow
         for (int i = 0; i < SNAPSHOT_THRESHOLD + 20; i++) {
-            appends.add(newLeader.append(commit(nextTxid(term)), DecisionLog.Durability.FORCED));
+            await(newLeader.append(commit(nextTxid(term)), DecisionLog.Durability.FORCED));
         }
-        await(CompletableFuture.allOf(appends.toArray(CompletableFuture[]::new)));
         org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS)
                 .until(() -> newLeader.clusterStats().logStartIndex() > oldLeaderLast);
         long fallbacksBefore = SnapshotFallbackRpcType.fallbacks();
@@ -164,6 +163,54 @@ class RaftDecisionLogClusterTest {
         assertThat(newLeader.table().isPending(current)).isTrue();
     }
 
+    /**
+     * Appends made while earlier ones are in flight leave together as one BATCH entry; inside it
+     * every record keeps its own fence (here: records fenced to a term that is not the one they
+     * land in, mixed with current ones) and its own outcome.
+     */
+    @Test
+    void concurrentAppendsTravelTogetherAndEachRecordKeepsItsOwnFence() throws Exception {
+        RaftDecisionLog leader = cluster.awaitReadyLeader(ELECTION);
+        long term = leader.currentTerm();
+        long wrongTerm = term + 100;
+        RaftDecisionLog follower = someFollower(leader);
+        DecisionLog.LogStats before = follower.stats();
+        List<String> current = new ArrayList<>();
+        List<CompletableFuture<Void>> currentAppends = new ArrayList<>();
+        List<String> fenced = new ArrayList<>();
+        List<CompletableFuture<Void>> fencedAppends = new ArrayList<>();
+        for (int i = 0; i < 120; i++) {
+            String txid = nextTxid(term);
+            if (i % 3 == 2) {
+                fenced.add(txid);
+                fencedAppends.add(follower.appendAsLeader(commit(txid), wrongTerm));
+            } else {
+                current.add(txid);
+                currentAppends.add(i % 3 == 0 ? follower.appendAsLeader(commit(txid), term)
+                        : follower.append(commit(txid), DecisionLog.Durability.FORCED));
+            }
+        }
+        await(CompletableFuture.allOf(currentAppends.toArray(CompletableFuture[]::new)));
+        for (int i = 0; i < fenced.size(); i++) {
+            CompletableFuture<Void> append = fencedAppends.get(i);
+            assertThatThrownBy(() -> append.get(APPEND_WAIT_SECONDS, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(AppendOutcomeUnknownException.class)
+                    .hasMessageContaining("COMMIT " + fenced.get(i));
+        }
+        DecisionLog.LogStats after = follower.stats();
+
+        assertThat(after.records() - before.records()).as("records acknowledged").isEqualTo(current.size());
+        assertThat(after.batches() - before.batches()).as("Raft entries that carried them")
+                .isLessThan(current.size() / 2);
+        for (RaftDecisionLog node : cluster.running()) {
+            node.awaitCaughtUp(CATCH_UP);
+            assertThat(current).as("%s applied every current record of the batches", node.peerId())
+                    .allMatch(txid -> node.table().isPending(txid));
+            assertThat(fenced).as("%s applied a record fenced to another term", node.peerId())
+                    .noneMatch(txid -> node.table().isPending(txid));
+        }
+    }
+
     @Test
     void laggingFollowerCatchesUpBySnapshotInstallAndMatchesTheLeader() throws Exception {
         RaftDecisionLog leader = cluster.awaitReadyLeader(ELECTION);
@@ -185,8 +232,10 @@ class RaftDecisionLogClusterTest {
                 appends.add(leader.append(new LogRecord.Heuristic(txid, "b1", "orders-db", "COMMIT", "alice",
                         "snapshot test " + i, 1_700_000_000_000L, null), DecisionLog.Durability.FORCED));
             }
+            // before the next COMMIT: concurrent appends would share Raft entries, and the log must grow
+            await(CompletableFuture.allOf(appends.toArray(CompletableFuture[]::new)));
+            appends.clear();
         }
-        await(CompletableFuture.allOf(appends.toArray(CompletableFuture[]::new)));
         org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS)
                 .until(() -> leader.clusterStats().logStartIndex() > laggingApplied + 1);
 

@@ -54,4 +54,39 @@ class RaftEntryTest {
         assertThatThrownBy(() -> RaftEntry.decode(java.util.Arrays.copyOf(entry, entry.length - 1)))
                 .isInstanceOf(LogFormatException.class);
     }
+
+    @Test
+    void batchDecodesToItsRecordsInOrderEachWithItsOwnFence() throws Exception {
+        LogRecord.Completed completed = new LogRecord.Completed(List.of("c1:6:9"));
+        byte[] batch = RaftEntry.encodeBatch(List.of(RaftEntry.encodeRecord(COMMIT, 7),
+                RaftEntry.encodeRecord(completed, RaftEntry.UNFENCED), RaftEntry.encodeRecord(COMMIT, 6)));
+
+        List<RaftEntry> records = RaftEntry.decodeAll(batch);
+
+        assertThat(records).containsExactly(new RaftEntry(RaftEntry.Type.RECORD, 7, COMMIT),
+                new RaftEntry(RaftEntry.Type.RECORD, RaftEntry.UNFENCED, completed),
+                new RaftEntry(RaftEntry.Type.RECORD, 6, COMMIT));
+        assertThat(records).extracting(r -> r.appliesIn(7)).containsExactly(true, true, false);
+        assertThat(RaftEntry.decodeAll(RaftEntry.encodeBarrier())).hasSize(1);
+    }
+
+    @Test
+    void damagedBatchIsRefusedLoudly() {
+        byte[] batch = RaftEntry.encodeBatch(List.of(RaftEntry.encodeRecord(COMMIT, 7), RaftEntry.encodeRecord(COMMIT, 7)));
+        byte[] truncated = java.util.Arrays.copyOf(batch, batch.length - 1);
+        byte[] longer = java.util.Arrays.copyOf(batch, batch.length + 1);
+        byte[] hugeCount = batch.clone();
+        hugeCount[RaftEntry.HEADER_BYTES] = 0x7f;
+        byte[] nestedBarrier = RaftEntry.encodeBatch(List.of(RaftEntry.encodeRecord(COMMIT, 7), RaftEntry.encodeBarrier()));
+
+        assertThatThrownBy(() -> RaftEntry.decodeAll(truncated)).isInstanceOf(LogFormatException.class);
+        assertThatThrownBy(() -> RaftEntry.decodeAll(longer)).isInstanceOf(LogFormatException.class)
+                .hasMessageContaining("unexpected bytes");
+        assertThatThrownBy(() -> RaftEntry.decodeAll(hugeCount)).isInstanceOf(LogFormatException.class)
+                .hasMessageContaining("claims");
+        assertThatThrownBy(() -> RaftEntry.decodeAll(nestedBarrier)).isInstanceOf(LogFormatException.class)
+                .hasMessageContaining("BARRIER");
+        assertThatThrownBy(() -> RaftEntry.encodeBatch(List.of(RaftEntry.encodeRecord(COMMIT, 7))))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
 }
