@@ -311,6 +311,7 @@ class FileDecisionLogTest {
     void failedForceFailsTheAppendAndEveryLaterOne() throws Exception {
         FileDecisionLog log = open();
         await(log.append(commit("c1:1:1"), FORCED));
+        assertThat(log.failure()).isEmpty();
         log.injectFault(FileDecisionLog.FaultPoint.FORCE, new IOException("injected: fsync failed (EIO)"));
 
         CompletableFuture<Void> inFlight = log.append(commit("c1:1:2"), FORCED);
@@ -325,6 +326,8 @@ class FileDecisionLogTest {
         assertThatThrownBy(() -> await(log.append(commit("c1:1:3"), LAZY)))
                 .cause().isInstanceOf(IOException.class).hasMessageContaining("accepts no more appends");
         assertThatThrownBy(log::checkpointNow).isInstanceOf(IOException.class);
+        assertThat(log.failure()).get(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .contains(dir.toString()).contains("injected: fsync failed").contains("restart the coordinator");
 
         log.close();
         FileDecisionLog reopened = open();
