@@ -152,10 +152,11 @@ class FileDecisionLogTest {
             appends.add(log.append(record, record instanceof LogRecord.Completed ? LAZY : FORCED));
         }
         await(CompletableFuture.allOf(appends.toArray(CompletableFuture[]::new)));
+        // The writer rolls after completing the batch that filled the segment: look once it has stopped.
+        log.close();
 
         Path active = onlySegment(dir);
         assertThat(LogSegment.firstSequenceOf(active.getFileName().toString())).isPositive();
-        log.close();
         FileDecisionLog reopened = open(TINY_SEGMENTS);
 
         assertSameTable(reopened.table(), model(records));
