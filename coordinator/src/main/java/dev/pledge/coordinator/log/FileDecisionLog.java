@@ -43,9 +43,13 @@ import org.slf4j.LoggerFactory;
  * the batch is {@link Durability#FORCED}, applies the batch to {@link #table()} in order and only
  * then completes the futures. While one batch is being forced and completed the next one
  * accumulates, which is the whole trick: one fsync is paid for by every appender that arrived
- * during the previous one. (Handing completion to a separate thread, so that the writer could
- * force again sooner, was measured and rejected: smaller batches, more fsyncs, twice the CPU per
- * record at 8 appenders; see docs/benchmarks.md.)
+ * during the previous one. Completing the futures costs more than the fsync at 64 appenders (each
+ * is an unpark, and the woken thread often preempts the writer), yet every way of taking that work
+ * off the writer measured worse on the two-core reference machine, probably because the writer
+ * then competes for the CPU with the appenders it no longer wakes: a separate completer thread (smaller
+ * batches, twice the CPU per record at 8 appenders), and woken appenders completing the rest of
+ * their batch, with or without the writer's help (batches halve, 15-25% more CPU per record, lower
+ * throughput). See docs/benchmarks.md.
  * A batch of only {@link Durability#LAZY} records is written but not forced; it becomes durable
  * with the next forced batch, a checkpoint or {@link #close()}. Losing it in a crash only means
  * phase 2 is driven again for those transactions, which is harmless (safety rule S6).
