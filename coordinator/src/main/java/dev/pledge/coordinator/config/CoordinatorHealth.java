@@ -15,7 +15,9 @@ public class CoordinatorHealth {
     HealthIndicator decisionLogHealth(DecisionLog decisionLog) {
         return () -> decisionLog.failure()
                 .map(why -> Health.down().withDetail("error", why)
-                        .withDetail("action", "commits answer 503 outcome-unknown; fix the disk and restart the coordinator").build())
+                        .withDetail("action", "check the disk holding that directory (free space, permissions,"
+                                + " kernel log), then restart the coordinator: replay at start-up decides the"
+                                + " transactions whose commits answered 503 outcome-unknown").build())
                 .orElseGet(() -> Health.up().withDetail("records", decisionLog.stats().records()).build());
     }
 

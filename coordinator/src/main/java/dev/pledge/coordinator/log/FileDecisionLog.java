@@ -43,9 +43,13 @@ import org.slf4j.LoggerFactory;
  * the batch is {@link Durability#FORCED}, applies the batch to {@link #table()} in order and only
  * then completes the futures. While one batch is being forced and completed the next one
  * accumulates, which is the whole trick: one fsync is paid for by every appender that arrived
- * during the previous one. (Handing completion to a separate thread, so that the writer could
- * force again sooner, was measured and rejected: smaller batches, more fsyncs, twice the CPU per
- * record at 8 appenders; see docs/benchmarks.md.)
+ * during the previous one. Completing the futures costs more than the fsync at 64 appenders (each
+ * is an unpark, and the woken thread often preempts the writer), yet every way of taking that work
+ * off the writer measured worse on the two-core reference machine, probably because the writer
+ * then competes for the CPU with the appenders it no longer wakes: a separate completer thread (smaller
+ * batches, twice the CPU per record at 8 appenders), and woken appenders completing the rest of
+ * their batch, with or without the writer's help (batches halve, 15-25% more CPU per record, lower
+ * throughput). See docs/benchmarks.md.
  * A batch of only {@link Durability#LAZY} records is written but not forced; it becomes durable
  * with the next forced batch, a checkpoint or {@link #close()}. Losing it in a crash only means
  * phase 2 is driven again for those transactions, which is harmless (safety rule S6).
@@ -200,6 +204,8 @@ public final class FileDecisionLog implements DecisionLog {
     private final ArrayBlockingQueue<Pending> queue;
     private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
     private volatile IOException failure;
+    /** What {@link #failure()} reports; set together with {@link #failure}. */
+    private volatile String failureSummary;
     private Consumer<LogRecord> replayListener = record -> { };
 
     private Path lockedDirectory;
@@ -861,10 +867,10 @@ public final class FileDecisionLog implements DecisionLog {
         }
     }
 
+    /** Names the directory, the cause and what to do; for the health endpoint. */
     @Override
     public java.util.Optional<String> failure() {
-        IOException f = failure;
-        return f == null ? java.util.Optional.empty() : java.util.Optional.of(String.valueOf(f.getMessage()));
+        return java.util.Optional.ofNullable(failureSummary);
     }
 
     /** Test hook: the writer's next operation at {@code point} throws {@code fault} (and every later one). */
@@ -883,6 +889,9 @@ public final class FileDecisionLog implements DecisionLog {
                 + " disk (free space, permissions, kernel log), then restart the coordinator: replay at start-up"
                 + " decides which records are in the log", cause);
         failure = failed;
+        failureSummary = "decision log " + directory + " failed on segment " + segmentPath.getFileName()
+                + " near byte offset " + position + ": " + cause + "; it accepts no appends any more, so every"
+                + " commit ends with an unknown outcome until you fix the disk and restart the coordinator";
         state.set(State.FAILED);
         log.error(failed.getMessage(), cause);
         // No write may follow a failed one: the kernel may have dropped the dirty pages already.

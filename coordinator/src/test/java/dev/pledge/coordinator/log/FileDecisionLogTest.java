@@ -152,10 +152,11 @@ class FileDecisionLogTest {
             appends.add(log.append(record, record instanceof LogRecord.Completed ? LAZY : FORCED));
         }
         await(CompletableFuture.allOf(appends.toArray(CompletableFuture[]::new)));
+        // The writer rolls after completing the batch that filled the segment: look once it has stopped.
+        log.close();
 
         Path active = onlySegment(dir);
         assertThat(LogSegment.firstSequenceOf(active.getFileName().toString())).isPositive();
-        log.close();
         FileDecisionLog reopened = open(TINY_SEGMENTS);
 
         assertSameTable(reopened.table(), model(records));
@@ -311,6 +312,7 @@ class FileDecisionLogTest {
     void failedForceFailsTheAppendAndEveryLaterOne() throws Exception {
         FileDecisionLog log = open();
         await(log.append(commit("c1:1:1"), FORCED));
+        assertThat(log.failure()).isEmpty();
         log.injectFault(FileDecisionLog.FaultPoint.FORCE, new IOException("injected: fsync failed (EIO)"));
 
         CompletableFuture<Void> inFlight = log.append(commit("c1:1:2"), FORCED);
@@ -325,6 +327,8 @@ class FileDecisionLogTest {
         assertThatThrownBy(() -> await(log.append(commit("c1:1:3"), LAZY)))
                 .cause().isInstanceOf(IOException.class).hasMessageContaining("accepts no more appends");
         assertThatThrownBy(log::checkpointNow).isInstanceOf(IOException.class);
+        assertThat(log.failure()).get(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .contains(dir.toString()).contains("injected: fsync failed").contains("restart the coordinator");
 
         log.close();
         FileDecisionLog reopened = open();
