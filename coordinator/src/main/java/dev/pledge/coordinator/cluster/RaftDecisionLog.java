@@ -185,8 +185,8 @@ public final class RaftDecisionLog implements DecisionLog {
      *                            stored in the Raft log wins; change it with {@link #setConfiguration})
      * @param storageDirectory    this node's Raft storage (log, metadata, snapshots)
      * @param electionTimeoutMin  a follower that hears no leader for a random time in
-     *                            [min, max] starts a (pre-)vote. 1-2 s rides out JVM pauses; Ratis'
-     *                            150-300 ms default does not. The first election after start uses a
+     *                            [min, max] starts a (pre-)vote. The coordinator's 500 ms - 1 s rides
+     *                            out young-GC pauses; Ratis' 150-300 ms default does not. The first election after start uses a
      *                            quarter of these, so a cold group elects quickly (pre-vote keeps a
      *                            restarting node from disturbing a live leader)
      * @param electionTimeoutMax  see {@code electionTimeoutMin}
@@ -202,8 +202,8 @@ public final class RaftDecisionLog implements DecisionLog {
                           Duration electionTimeoutMin, Duration electionTimeoutMax, long snapshotThreshold,
                           long logSegmentBytes, Duration requestTimeout, boolean joining) {
 
-        public static final Duration DEFAULT_ELECTION_TIMEOUT_MIN = Duration.ofSeconds(1);
-        public static final Duration DEFAULT_ELECTION_TIMEOUT_MAX = Duration.ofSeconds(2);
+        public static final Duration DEFAULT_ELECTION_TIMEOUT_MIN = Duration.ofMillis(500);
+        public static final Duration DEFAULT_ELECTION_TIMEOUT_MAX = Duration.ofSeconds(1);
         public static final long DEFAULT_SNAPSHOT_THRESHOLD = 10_000;
         public static final long DEFAULT_LOG_SEGMENT_BYTES = 8L << 20;
         /** Below the engine's default append timeout (10 s), so this log's own reason is what surfaces. */

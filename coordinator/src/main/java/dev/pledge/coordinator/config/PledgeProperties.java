@@ -153,14 +153,15 @@ public record PledgeProperties(
      * @param mode                 {@code single} (file log, the default) or {@code raft}
      * @param peers                raft mode: every member as {@code id@raftHost:raftPort@apiUrl}, comma-separated;
      *                             this node is the one whose id is {@code pledge.node-id}
-     * @param electionTimeoutMin   Raft election timeout range: sized for a JVM (GC pauses), not Ratis' 150-300 ms
+     * @param electionTimeoutMin   Raft election timeout range (default 500 ms - 1 s): sized for a JVM's young-GC
+     *                             pauses, not Ratis' 150-300 ms; raise both for large heaps or long pauses
      * @param electionTimeoutMax   upper end of that range
      * @param snapshotThreshold    log entries between state-machine snapshots
      * @param requestTimeout       how long an append may wait for a majority before its outcome is unknown (S2)
      * @param joining              start as a new member being added to a running group (no initial configuration)
      */
     public record Cluster(@DefaultValue("single") String mode, @DefaultValue("") String peers,
-                          @DefaultValue("1s") Duration electionTimeoutMin, @DefaultValue("2s") Duration electionTimeoutMax,
+                          @DefaultValue("500ms") Duration electionTimeoutMin, @DefaultValue("1s") Duration electionTimeoutMax,
                           @DefaultValue("10000") long snapshotThreshold, @DefaultValue("8s") Duration requestTimeout,
                           @DefaultValue("false") boolean joining) {
         public Cluster {

@@ -82,7 +82,10 @@ final class RaftTestCluster implements AutoCloseable {
     }
 
     RaftDecisionLog.Options options(int i) {
-        return tuning.apply(RaftDecisionLog.Options.of(CLUSTER_ID, peers.get(i).id(), List.copyOf(peers), storage(i)));
+        // Three servers share this test JVM (and its GC pauses) on a loaded CI machine: elections
+        // only when a node is really gone, not when the JVM stalls.
+        return tuning.apply(RaftDecisionLog.Options.of(CLUSTER_ID, peers.get(i).id(), List.copyOf(peers), storage(i))
+                .withElectionTimeout(java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(2)));
     }
 
     Path storage(int i) {
