@@ -33,6 +33,8 @@ public final class GlobalTransaction {
      * until this future says otherwise; deadlines and rollbacks must not touch it.
      */
     CompletableFuture<Void> commitAppend;
+    /** The COMMIT record of {@link #commitAppend}: appended again by the next commit request if that append failed. */
+    dev.pledge.coordinator.log.LogRecord.Commit commitRecord;
     /** A one-phase commit whose answer was lost: only asking the participant again can decide. */
     boolean onePhaseUnknown;
     ScheduledFuture<?> deadlineTimer;

@@ -380,12 +380,22 @@ public final class TransactionEngine {
 
     private Outcome prepareAndDecide(GlobalTransaction tx) {
         CompletableFuture<Void> pendingAppend;
+        LogRecord.Commit pendingRecord;
         boolean onePhaseRetry;
         List<BranchEntry> branches;
         synchronized (tx) {
             pendingAppend = tx.commitAppend;
+            pendingRecord = tx.commitRecord;
             onePhaseRetry = tx.onePhaseUnknown;
             branches = new ArrayList<>(tx.branches.values());
+        }
+        if (pendingAppend != null && pendingAppend.isCompletedExceptionally() && pendingRecord != null) {
+            // The earlier COMMIT append failed with an unknown outcome (S2): it may or may not be in
+            // the log. Appending the same COMMIT again decides the same thing either way, so it is
+            // safe, and it is what lets this transaction finish without a restart or a new leader
+            // (a replicated log that lost its majority for a moment accepts appends again). A file
+            // log that failed refuses every append, so there the outcome stays unknown.
+            return appendCommitRecord(tx, pendingRecord);
         }
         if (pendingAppend != null) {
             return awaitCommitPoint(tx, pendingAppend);
@@ -415,7 +425,7 @@ public final class TransactionEngine {
         if (toCommit.isEmpty()) {
             return finishWithoutLog(tx, "every branch voted read-only");
         }
-        return appendCommitRecord(tx, toCommit);
+        return appendCommitRecord(tx, new LogRecord.Commit(tx.id, toCommit, clock.millis()));
     }
 
     /** PREPARE to every ACTIVE branch in parallel; returns null when all voted yes, else why not. */
@@ -466,9 +476,8 @@ public final class TransactionEngine {
     }
 
     /** The commit point: a forced COMMIT record. Nothing commits before it is durable (S1). */
-    private Outcome appendCommitRecord(GlobalTransaction tx, List<LogRecord.Branch> toCommit) {
+    private Outcome appendCommitRecord(GlobalTransaction tx, LogRecord.Commit record) {
         Failpoints.hit(Failpoints.BEFORE_COMMIT_APPEND, tx.id);
-        LogRecord.Commit record = new LogRecord.Commit(tx.id, toCommit, clock.millis());
         CompletableFuture<Void> append;
         try {
             append = decisionLog.appendInEpoch(record, epochOf(tx));
@@ -477,6 +486,7 @@ public final class TransactionEngine {
         }
         synchronized (tx) {
             tx.commitAppend = append;
+            tx.commitRecord = record;
         }
         return awaitCommitPoint(tx, append);
     }
@@ -502,6 +512,7 @@ public final class TransactionEngine {
         Failpoints.hit(Failpoints.AFTER_COMMIT_APPEND, tx.id);
         synchronized (tx) {
             tx.commitAppend = null;
+            tx.commitRecord = null;
             tx.state = TxState.COMMITTING;
             tx.decidedAt = clock.instant();
         }

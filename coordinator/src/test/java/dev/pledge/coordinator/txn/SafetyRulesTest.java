@@ -157,6 +157,24 @@ class SafetyRulesTest {
         assertThat(anyCommitCall(unwritten)).isFalse();
     }
 
+    @Test
+    void s2AFailedCommitAppendIsAppendedAgainByTheNextCommitRequestOnceTheLogAcceptsAppends() throws Exception {
+        // A replicated log reports an unknown outcome while it has no majority, then works again:
+        // the transaction must not stay undecided (its branches holding locks) until a restart.
+        TransactionEngine engine = startEngine(Duration.ofSeconds(2));
+        String txid = beginWithTwoBranches(engine, 30_000);
+        faulty.mode = FaultyDecisionLog.Mode.FAIL_UNWRITTEN;
+        assertOutcomeUnknown(() -> engine.commit(txid, null, false));
+        assertThat(anyCommitCall(txid) || anyRollbackCall(txid)).isFalse();
+
+        faulty.mode = FaultyDecisionLog.Mode.PASS;
+        assertThat(engine.commit(txid, null, true).outcome()).isEqualTo(Outcome.COMMITTED);
+
+        assertThat(a.state(txid, "a:1")).isEqualTo(FakeParticipant.Branch.COMMITTED);
+        assertThat(b.state(txid, "b:1")).isEqualTo(FakeParticipant.Branch.COMMITTED);
+        assertThat(engine.view(txid).state()).isEqualTo(TxState.COMMITTED);
+    }
+
     private static org.awaitility.core.ConditionFactory fastAwait() {
         return await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(5));
     }
