@@ -159,6 +159,7 @@ public final class ChaosCampaign implements AutoCloseable {
     private final Path logs;
     private EmbeddedPostgresServer postgres;
     private ActiveMqBroker broker;
+    private CoordinatorLaunch launch;
     private CoordinatorProcess coordinator;
     /** The running workload, if any (for cleanup). */
     private volatile WorkloadProcess workload;
@@ -597,6 +598,9 @@ public final class ChaosCampaign implements AutoCloseable {
         }
         sendMessages(settings.initialMessages());
         lastQueued = settings.initialMessages();
+        launch = CoordinatorLaunch.prepare(CoordinatorProcess.jar(), settings.workDir().resolve("coordinator-cds"),
+                coordinatorArgs(), token);
+        out.println("COORDINATOR start-up: " + launch.note());
         coordinatorPort = CoordinatorProcess.freePort();
         api = new ApiClient("http://127.0.0.1:" + coordinatorPort, token);
         startCoordinator(null, 0);
@@ -635,8 +639,7 @@ public final class ChaosCampaign implements AutoCloseable {
             args.add("--pledge.failpoint.action=PAUSE");
             args.add("--pledge.failpoint.skip=" + skip);
         }
-        coordinator = CoordinatorProcess.start(settings.workDir().resolve("coordinator"), coordinatorPort, CLUSTER_ID,
-                token, args);
+        coordinator = launch.start(settings.workDir().resolve("coordinator"), coordinatorPort, CLUSTER_ID, token, args);
         coordinatorStarts++;
     }
 
