@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -58,10 +59,20 @@ public final class CoordinatorProcess implements AutoCloseable {
 
     public static CoordinatorProcess start(Path dataDir, int port, String clusterId, String token, List<String> extraArgs)
             throws IOException {
+        return start(jar(), List.of(), dataDir, port, clusterId, token, extraArgs);
+    }
+
+    /**
+     * Like {@link #start(Path, int, String, String, List)}, from another jar of the same coordinator (e.g. Spring
+     * Boot's extracted layout) with extra JVM options (e.g. a class-data-sharing archive).
+     */
+    public static CoordinatorProcess start(Path jar, List<String> jvmOptions, Path dataDir, int port, String clusterId,
+                                           String token, List<String> extraArgs) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-jar", jar().toString(),
+                "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-jar", jar.toString(),
                 "--server.port=" + port, "--pledge.data-dir=" + dataDir, "--pledge.cluster-id=" + clusterId));
         cmd.addAll(extraArgs);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
@@ -136,6 +147,12 @@ public final class CoordinatorProcess implements AutoCloseable {
 
     public boolean isAlive() {
         return process.isAlive();
+    }
+
+    /** Waits for the process to exit by itself; its exit code, or empty when it still runs after the timeout. */
+    public OptionalInt awaitExit(Duration timeout) throws InterruptedException {
+        return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                ? OptionalInt.of(process.exitValue()) : OptionalInt.empty();
     }
 
     /**

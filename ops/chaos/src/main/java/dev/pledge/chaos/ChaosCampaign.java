@@ -159,6 +159,7 @@ public final class ChaosCampaign implements AutoCloseable {
     private final Path logs;
     private EmbeddedPostgresServer postgres;
     private ActiveMqBroker broker;
+    private CoordinatorLaunch launch;
     private CoordinatorProcess coordinator;
     /** The running workload, if any (for cleanup). */
     private volatile WorkloadProcess workload;
@@ -338,16 +339,28 @@ public final class ChaosCampaign implements AutoCloseable {
         }
         boolean coordinatorRestarted = false;
 
-        if (plan.coordinatorFailpoint() != null) {
-            restartCoordinator(roundLogs, plan.coordinatorFailpoint(), plan.skip());
-            coordinatorRestarted = true;
-            clock.lap("arm");
-        }
         sendMessages(Math.max(0, Math.min(settings.messagesPerRound(), MAX_BACKLOG - lastQueued)));
+        if (plan.coordinatorFailpoint() != null) {
+            // re-arm: SIGKILL the coordinator while the system is quiescent (the kill meets no transaction) and
+            // start it armed; the workload JVM starts meanwhile and waits for it to answer
+            coordinator.kill();
+            keepOutput(roundLogs);
+            launchCoordinator(plan.coordinatorFailpoint(), plan.skip());
+            coordinatorRestarted = true;
+        }
         String workloadFailpoint = plan.workloadFailpoint();
         int workloadSkip = plan.point().startsWith("sdk.") ? plan.skip() : plan.provocationSkip();
-        workload = startWorkload(round, roundLogs, workloadFailpoint, workloadSkip, plan.outcomeWaitMs());
-        clock.lap("start");
+        WorkloadProcess w = launchWorkload(round, roundLogs, workloadFailpoint, workloadSkip, plan.outcomeWaitMs());
+        try {
+            if (coordinatorRestarted) {
+                coordinator.awaitReady(Duration.ofSeconds(90));
+            }
+            w.awaitReady(Duration.ofSeconds(90));
+        } catch (Exception e) {
+            w.close();
+            throw e;
+        }
+        clock.lap(coordinatorRestarted ? "arm+start" : "start");
         try {
             if (plan.atFailpoint()) {
                 line.append(" skip=").append(plan.skip());
@@ -394,7 +407,7 @@ public final class ChaosCampaign implements AutoCloseable {
             }
             clock.lap("run");
             if (plan.coordinatorVictim()) {
-                restartCoordinator(roundLogs, null, 0);
+                restartCoordinator(roundLogs);
                 coordinatorRestarted = true;
                 clock.lap("restart");
             }
@@ -436,14 +449,14 @@ public final class ChaosCampaign implements AutoCloseable {
             line.append(" error-log-lines=coordinator:").append(coordinatorErrors).append(",workload:").append(workloadErrors);
         }
         line.append(" t=").append(clock);
-        if (violations > 0 || pending != null) {
-            Files.writeString(roundLogs.resolve(KEEP), "not quiescent: " + pending + "\n" + report.checks() + "\n");
-        } else if (coordinatorErrors > 0) {
+        if (violations > 0 || coordinatorErrors > 0) {
+            // evidence: the running coordinator's output too (ended ones were copied when they were killed)
             if (Files.exists(coordinator.outputFile())) {
                 Files.copy(coordinator.outputFile(), roundLogs.resolve("coordinator-running.out"),
                         StandardCopyOption.REPLACE_EXISTING);
             }
-            Files.writeString(roundLogs.resolve(KEEP), coordinatorErrors + " ERROR lines in the coordinator's output\n");
+            Files.writeString(roundLogs.resolve(KEEP), (pending == null ? "" : "not quiescent: " + pending + "\n")
+                    + "checks: " + report.checks() + "\n" + "coordinator ERROR lines: " + coordinatorErrors + "\n");
         }
         pruneLogs(round);
         return new RoundOutcome(violations, line.toString());
@@ -585,6 +598,9 @@ public final class ChaosCampaign implements AutoCloseable {
         }
         sendMessages(settings.initialMessages());
         lastQueued = settings.initialMessages();
+        launch = CoordinatorLaunch.prepare(CoordinatorProcess.jar(), settings.workDir().resolve("coordinator-cds"),
+                coordinatorArgs(), token);
+        out.println("COORDINATOR start-up: " + launch.note());
         coordinatorPort = CoordinatorProcess.freePort();
         api = new ApiClient("http://127.0.0.1:" + coordinatorPort, token);
         startCoordinator(null, 0);
@@ -612,26 +628,26 @@ public final class ChaosCampaign implements AutoCloseable {
     }
 
     private void startCoordinator(String failpoint, int skip) throws Exception {
+        launchCoordinator(failpoint, skip);
+        coordinator.awaitReady(Duration.ofSeconds(90));
+    }
+
+    private void launchCoordinator(String failpoint, int skip) throws Exception {
         List<String> args = coordinatorArgs();
         if (failpoint != null) {
             args.add("--pledge.failpoint.name=" + failpoint);
             args.add("--pledge.failpoint.action=PAUSE");
             args.add("--pledge.failpoint.skip=" + skip);
         }
-        coordinator = CoordinatorProcess.start(settings.workDir().resolve("coordinator"), coordinatorPort, CLUSTER_ID,
-                token, args);
+        coordinator = launch.start(settings.workDir().resolve("coordinator"), coordinatorPort, CLUSTER_ID, token, args);
         coordinatorStarts++;
-        coordinator.awaitReady(Duration.ofSeconds(90));
     }
 
-    /**
-     * SIGKILLs the coordinator if it still runs (re-arming happens while the system is quiescent, so this kill
-     * meets no transaction), keeps its output, and starts it again, armed or not.
-     */
-    private void restartCoordinator(Path roundLogs, String failpoint, int skip) throws Exception {
+    /** SIGKILLs the coordinator if it still runs, keeps its output, starts it again unarmed and waits for it. */
+    private void restartCoordinator(Path roundLogs) throws Exception {
         coordinator.kill();
         keepOutput(roundLogs);
-        startCoordinator(failpoint, skip);
+        startCoordinator(null, 0);
     }
 
     private void keepOutput(Path roundLogs) throws IOException {
@@ -665,7 +681,8 @@ public final class ChaosCampaign implements AutoCloseable {
         }
     }
 
-    private WorkloadProcess startWorkload(int round, Path roundLogs, String failpoint, int skip, long outcomeWaitMs)
+    /** Starts the workload JVM (not yet ready: it waits for the coordinator, then prints WORKLOAD READY). */
+    private WorkloadProcess launchWorkload(int round, Path roundLogs, String failpoint, int skip, long outcomeWaitMs)
             throws Exception {
         List<String> args = List.of(
                 "coordinator=" + coordinator.baseUrl(),
@@ -679,12 +696,7 @@ public final class ChaosCampaign implements AutoCloseable {
                 "outcome-wait-ms=" + outcomeWaitMs);
         WorkloadProcess w = WorkloadProcess.start(System.getProperty("java.class.path"), args, failpoint, skip,
                 roundLogs.resolve("workload.out"));
-        try {
-            w.awaitReady(Duration.ofSeconds(60));
-        } catch (Exception e) {
-            w.close();
-            throw e;
-        }
+        workload = w; // visible to the cleanup hook before it is ready
         return w;
     }
 
@@ -707,7 +719,7 @@ public final class ChaosCampaign implements AutoCloseable {
     /** After a driver-side failure: make sure a coordinator runs (unarmed) so the next round can start. */
     private void recoverAfterError(int round) {
         try {
-            restartCoordinator(logs.resolve(String.format(Locale.ROOT, "round-%04d", round)), null, 0);
+            restartCoordinator(logs.resolve(String.format(Locale.ROOT, "round-%04d", round)));
             invariants.coordinator(api, true);
         } catch (Exception e) {
             out.println("could not restart the coordinator after an error: " + e);

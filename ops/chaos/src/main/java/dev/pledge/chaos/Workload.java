@@ -96,6 +96,7 @@ public final class Workload {
         // so a message that keeps failing stays visible in the queue instead of moving to the DLQ
         jakarta.jms.ConnectionFactory mq = pledge.connectionFactory(ChaosSchema.MQ, broker
                 + "?jms.prefetchPolicy.all=0&jms.redeliveryPolicy.maximumRedeliveries=-1");
+        awaitCoordinator(pledge, Duration.ofSeconds(90));
         pledge.checkResources(ResourceCheck.FAIL);
         DrivenParticipant driven = new DrivenParticipant(ChaosSchema.BANK_B, instance + "-drv",
                 postgres + "/" + ChaosSchema.BANK_B + options, "postgres", token, pledge.client());
@@ -127,6 +128,22 @@ public final class Workload {
                 + " processed=" + w.processed + " failed=" + w.failed + " in-doubt=" + w.inDoubt);
         System.out.flush();
         System.exit(0);
+    }
+
+    /** The campaign may start this process while the coordinator is still starting: wait until it answers. */
+    private static void awaitCoordinator(Pledge pledge, Duration timeout) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            try {
+                pledge.client().resources();
+                return;
+            } catch (RuntimeException e) {
+                if (System.nanoTime() > end) {
+                    throw new IllegalStateException("the coordinator did not answer within " + timeout, e);
+                }
+                Thread.sleep(200);
+            }
+        }
     }
 
     private void loop(Random random) {
