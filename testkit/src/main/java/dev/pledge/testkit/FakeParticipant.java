@@ -30,6 +30,16 @@ public final class FakeParticipant implements AutoCloseable {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
+    static {
+        // The JDK's HTTP server leaves Nagle's algorithm on: every answer then waits for the caller's
+        // delayed ACK (~40 ms on Linux), and the stand-in, not the coordinator, sets the pace of a test or
+        // benchmark. Real participants (the SDK on Tomcat) answer with TCP_NODELAY. Read once per JVM, so
+        // set before the first server starts.
+        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+            System.setProperty("sun.net.httpserver.nodelay", "true");
+        }
+    }
+
     private final HttpServer server;
     private final String name;
     private final Map<String, Branch> branches = new ConcurrentHashMap<>();

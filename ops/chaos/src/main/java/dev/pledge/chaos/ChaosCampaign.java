@@ -3,6 +3,7 @@ package dev.pledge.chaos;
 import dev.pledge.sdk.jta.SdkFailpoints;
 import dev.pledge.testkit.ActiveMqBroker;
 import dev.pledge.testkit.ApiClient;
+import dev.pledge.testkit.CoordinatorLaunch;
 import dev.pledge.testkit.CoordinatorProcess;
 import dev.pledge.testkit.CoordinatorProcess.FailpointHit;
 import dev.pledge.testkit.EmbeddedPostgresServer;

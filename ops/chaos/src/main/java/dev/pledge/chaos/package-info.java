@@ -1,6 +1,6 @@
 /**
  * The crash campaign (DESIGN.md §9): {@link dev.pledge.chaos.ChaosCampaign} owns an embedded PostgreSQL and
- * ActiveMQ broker, runs the coordinator jar ({@link dev.pledge.chaos.CoordinatorLaunch}: extracted, with a
+ * ActiveMQ broker, runs the coordinator jar ({@link dev.pledge.testkit.CoordinatorLaunch}: extracted, with a
  * class-data-sharing archive, for faster start-ups) and the {@link dev.pledge.chaos.Workload} as separate JVMs, SIGKILLs
  * one of them at a named failpoint or a random instant each round, lets the system recover and quiesce, and has
  * {@link dev.pledge.chaos.Invariants} check atomicity, conservation, exactly-once, that no prepared XID of ours

@@ -1,6 +1,7 @@
 package dev.pledge.testkit.bench;
 
 import dev.pledge.testkit.ApiClient;
+import dev.pledge.testkit.CoordinatorLaunch;
 import dev.pledge.testkit.CoordinatorProcess;
 import dev.pledge.testkit.FakeParticipant;
 
@@ -22,23 +23,35 @@ import java.util.concurrent.atomic.AtomicInteger;
  * coordinator JVM is then SIGKILLed, the participants start answering, the coordinator is started
  * again on the same data dir, and the clock runs from that start until every branch is committed at
  * the participants and the coordinator reports nothing in doubt.
+ *
+ * <p>The coordinator runs from Spring Boot's extracted layout with a class-data-sharing archive (trained by
+ * one start before the load; {@link CoordinatorLaunch}), as docs/operations.md recommends where restart time
+ * matters; {@code --plain} starts the repackaged jar instead. The stand-in participants answer with
+ * TCP_NODELAY ({@link FakeParticipant}), as Tomcat does for the SDK.
  * Last line: {@code RESULT pending=<n> seconds=<s>}.
  */
 public final class RecoveryBench {
     private static final String TOKEN = "recovery-bench";
 
     public static void main(String[] args) throws Exception {
-        int pending = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
+        List<String> params = List.of(args);
+        boolean plain = params.contains("--plain");
+        int pending = params.stream().filter(a -> !a.startsWith("--")).findFirst().map(Integer::parseInt).orElse(10_000);
         int clients = 16;
         Path dir = Files.createTempDirectory("pledge-recovery-bench");
         Path data = dir.resolve("data");
         int port = CoordinatorProcess.freePort();
+        CoordinatorLaunch launch = plain ? CoordinatorLaunch.plain(CoordinatorProcess.jar(), "--plain")
+                : CoordinatorLaunch.prepare(CoordinatorProcess.jar(), dir.resolve("launch"), List.of(), TOKEN);
+        // JVM options as the tests start coordinators (C1 only, serial GC: CoordinatorProcess); a run with
+        // both JIT tiers restarted slower here (C2 compiling during the few seconds measured).
+        System.out.println("coordinator: " + launch.note());
         try (FakeParticipant a = new FakeParticipant("a"); FakeParticipant b = new FakeParticipant("b")) {
             a.failNextPhaseTwoCalls(Integer.MAX_VALUE);
             b.failNextPhaseTwoCalls(Integer.MAX_VALUE);
             List<String> opts = List.of("--pledge.phase-two.initial-backoff=30s", "--pledge.phase-two.max-backoff=60s");
             long loadStart = System.nanoTime();
-            try (CoordinatorProcess first = CoordinatorProcess.start(data, port, "rb", TOKEN, opts)) {
+            try (CoordinatorProcess first = launch.start(data, port, "rb", TOKEN, opts)) {
                 first.awaitReady(Duration.ofSeconds(120));
                 ApiClient api = new ApiClient(first.baseUrl(), TOKEN);
                 AtomicInteger next = new AtomicInteger();
@@ -68,7 +81,7 @@ public final class RecoveryBench {
             b.failNextPhaseTwoCalls(0);
             int expected = pending;
             long restart = System.nanoTime();
-            try (CoordinatorProcess second = CoordinatorProcess.start(data, port, "rb", TOKEN, List.of())) {
+            try (CoordinatorProcess second = launch.start(data, port, "rb", TOKEN, List.of())) {
                 second.awaitReady(Duration.ofSeconds(120));
                 double ready = (System.nanoTime() - restart) / 1e9;
                 while (a.committedCount() < expected || b.committedCount() < expected) {

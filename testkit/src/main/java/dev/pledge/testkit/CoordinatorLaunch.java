@@ -1,6 +1,4 @@
-package dev.pledge.chaos;
-
-import dev.pledge.testkit.CoordinatorProcess;
+package dev.pledge.testkit;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,15 +10,16 @@ import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 
 /**
- * How the campaign starts the coordinator JVM, which a coordinator round does once or twice. Spring Boot's
- * extracted layout plus a dynamic class-data-sharing archive, written by one training start before the first
- * round, halves the CPU a start-up costs (about 6 s down to 3 s on the shared 2-core machine,
- * docs/reliability.md). The coordinator runs the same code either way; when extracting or training fails the
- * campaign starts the repackaged jar as built, slower but otherwise the same.
+ * How the crash campaign and the recovery benchmark start coordinator JVMs that they restart often: Spring
+ * Boot's extracted layout plus a dynamic class-data-sharing archive, written by one training start, halves the
+ * CPU a start-up costs (about 6 s down to 3 s on the shared 2-core machine, docs/reliability.md), as it would
+ * for an operator who deploys the coordinator that way (docs/operations.md). The coordinator runs the same code
+ * either way; when extracting or training fails the caller gets the repackaged jar as built, slower but
+ * otherwise the same.
  *
- * @param note what was prepared, or why nothing was (printed once by the campaign)
+ * @param note what was prepared, or why nothing was (for the caller to print once)
  */
-record CoordinatorLaunch(Path jar, List<String> jvmOptions, String note) {
+public record CoordinatorLaunch(Path jar, List<String> jvmOptions, String note) {
     /**
      * The training coordinator's cluster id: its orphan scanner classifies every XID of the campaign's cluster as
      * FOREIGN and never touches it (it also runs before the first transaction).
@@ -28,16 +27,16 @@ record CoordinatorLaunch(Path jar, List<String> jvmOptions, String note) {
     private static final String TRAINING_CLUSTER = "cds-train";
     private static final Duration STEP_TIMEOUT = Duration.ofSeconds(120);
 
-    static CoordinatorLaunch plain(Path bootJar, String why) {
+    public static CoordinatorLaunch plain(Path bootJar, String why) {
         return new CoordinatorLaunch(bootJar, List.of(), "repackaged jar (" + why + ")");
     }
 
     /**
      * Extracts {@code bootJar} into {@code dir} and trains the archive with one start-up of the coordinator on
-     * {@code args} (the campaign's resources, so their drivers' classes are archived too) that exits once its
+     * {@code args} (e.g. the resources it will use, so their drivers' classes are archived too) that exits once its
      * context is refreshed.
      */
-    static CoordinatorLaunch prepare(Path bootJar, Path dir, List<String> args, String token)
+    public static CoordinatorLaunch prepare(Path bootJar, Path dir, List<String> args, String token)
             throws InterruptedException {
         long started = System.nanoTime();
         try {
@@ -70,7 +69,7 @@ record CoordinatorLaunch(Path jar, List<String> jvmOptions, String note) {
         }
     }
 
-    CoordinatorProcess start(Path dataDir, int port, String clusterId, String token, List<String> args)
+    public CoordinatorProcess start(Path dataDir, int port, String clusterId, String token, List<String> args)
             throws IOException {
         return CoordinatorProcess.start(jar, jvmOptions, dataDir, port, clusterId, token, args);
     }
