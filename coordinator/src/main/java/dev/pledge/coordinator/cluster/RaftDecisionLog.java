@@ -634,8 +634,11 @@ public final class RaftDecisionLog implements DecisionLog {
         for (int i = 0; i < batch.size(); i++) {
             Queued q = batch.get(i);
             if (error != null) {
-                q.result().completeExceptionally(error instanceof CompletionException && error.getCause() != null
-                        ? error.getCause() : error);
+                Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+                // each record's own message names it (the batch's names only its first record)
+                q.result().completeExceptionally(batch.size() == 1 || !(cause instanceof AppendOutcomeUnknownException)
+                        ? cause : unknown(q.what(), "it travelled in one Raft entry with " + (batch.size() - 1)
+                                + " other records, and that entry's append failed; see the cause", cause));
             } else if (statuses.byteAt(i) == DecisionStateMachine.FENCED_OUT) {
                 q.result().completeExceptionally(unknown(q.what(), "it reached the Raft log in a later term, after"
                         + " leadership moved, so it changed nothing there; this node no longer leads that term", null));
