@@ -12,32 +12,4 @@
 # for the highest thread count.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$root"
-
-./mvnw -B -q -DskipTests package -pl coordinator -am
-
-jar="$(ls coordinator/target/pledge-coordinator-*.jar | head -n 1)"
-if [[ ! -f "$jar" ]]; then
-  echo "log-bench: no coordinator jar in coordinator/target after the build" >&2
-  exit 1
-fi
-
-# Only warnings from the log itself: the table must not drown in INFO lines.
-logback="$(mktemp --suffix=.xml)"
-trap 'rm -f "$logback"' EXIT
-cat > "$logback" <<'XML'
-<configuration>
-  <appender name="stderr" class="ch.qos.logback.core.ConsoleAppender">
-    <target>System.err</target>
-    <encoder><pattern>%d{HH:mm:ss.SSS} %-5level %logger{0} - %msg%n</pattern></encoder>
-  </appender>
-  <root level="WARN"><appender-ref ref="stderr"/></root>
-</configuration>
-XML
-
-# The repackaged Spring Boot jar: PropertiesLauncher runs any main class named by loader.main.
-java -Xms1g -Xmx1g \
-  -Dlogback.configurationFile="$logback" \
-  -Dloader.main=dev.pledge.coordinator.bench.LogBench \
-  -cp "$jar" org.springframework.boot.loader.launch.PropertiesLauncher "$@"
+exec "$(dirname "${BASH_SOURCE[0]}")/run-from-jar.sh" dev.pledge.coordinator.bench.LogBench "-Xms1g -Xmx1g" -- "$@"

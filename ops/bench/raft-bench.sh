@@ -17,32 +17,4 @@
 #   RESULT raft_vs_single=<decisions/s of the cluster / of the single node> failover_p99_ms=<ms>
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$root"
-
-./mvnw -B -q -DskipTests package -pl coordinator -am
-
-jar="$(ls coordinator/target/pledge-coordinator-*.jar | grep -v -- '-plain\|sources' | head -n 1)"
-if [[ ! -f "$jar" ]]; then
-  echo "raft-bench: no coordinator jar in coordinator/target after the build" >&2
-  exit 1
-fi
-
-# Only warnings from the benchmark JVM itself; each coordinator writes its own output next to its data.
-logback="$(mktemp --suffix=.xml)"
-trap 'rm -f "$logback"' EXIT
-cat > "$logback" <<'XML'
-<configuration>
-  <appender name="stderr" class="ch.qos.logback.core.ConsoleAppender">
-    <target>System.err</target>
-    <encoder><pattern>%d{HH:mm:ss.SSS} %-5level %logger{0} - %msg%n</pattern></encoder>
-  </appender>
-  <root level="WARN"><appender-ref ref="stderr"/></root>
-</configuration>
-XML
-
-# The repackaged Spring Boot jar: PropertiesLauncher runs any main class named by loader.main.
-java -Xmx512m \
-  -Dlogback.configurationFile="$logback" \
-  -Dloader.main=dev.pledge.coordinator.bench.RaftBench \
-  -cp "$jar" org.springframework.boot.loader.launch.PropertiesLauncher --jar="$root/$jar" "$@"
+exec "$(dirname "${BASH_SOURCE[0]}")/run-from-jar.sh" dev.pledge.coordinator.bench.RaftBench "-Xmx512m" -- "$@"

@@ -114,6 +114,9 @@ public final class RaftBench {
                     default -> throw new IllegalArgumentException("unknown argument " + arg);
                 }
             }
+            if (jar == null && System.getProperty("pledge.coordinator.jar") != null) {
+                jar = Path.of(System.getProperty("pledge.coordinator.jar"));
+            }
             if (jar == null) {
                 jar = ownJar();
             }
