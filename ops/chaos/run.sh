@@ -3,8 +3,9 @@
 #   ops/chaos/run.sh --rounds 1000 --seed 42
 # Options: --rounds N, --seed S (default: the clock; always printed), --focus <failpoint | random-instant:coordinator
 # | random-instant:workload>, --threads T (workload threads, default 4), --work-dir DIR (default: a new temp dir;
-# round logs under DIR/logs, kept for rounds with violations), --keep-logs, --cluster 1 (3 is reserved for the
-# Raft campaign). Set CHAOS_SKIP_BUILD=1 to reuse the last build. Exit status: 0 clean, 1 violations, 2 driver errors.
+# round logs under DIR/logs, kept for rounds with violations), --keep-logs, --cluster 1|3 (3: a Raft group of three
+# coordinators; coordinator rounds kill the leader or a follower, failpoints fire on the leader). Set
+# CHAOS_SKIP_BUILD=1 to reuse the last build. Exit status: 0 clean, 1 violations, 2 driver errors.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

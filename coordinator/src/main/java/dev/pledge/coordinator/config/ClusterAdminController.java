@@ -13,9 +13,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code POST /api/v1/admin/cluster/members} (OPERATOR): replaces the Raft group's membership, e.g.
- * to swap a failed node for a new one (docs/operations.md). Body:
- * {@code {"peers": "n1@host:port@http://api,n2@...,n4@..."}} with the same syntax as pledge.cluster.peers.
+ * Cluster maintenance (OPERATOR, docs/operations.md):
+ * <ul>
+ * <li>{@code POST /api/v1/admin/cluster/members} replaces the Raft group's membership, e.g. to swap a failed
+ * node for a new one. Body: {@code {"peers": "n1@host:port@http://api,n2@...,n4@..."}} with the same syntax as
+ * pledge.cluster.peers.</li>
+ * <li>{@code POST /api/v1/admin/cluster/leader} hands leadership to a member, e.g. before stopping the leader
+ * for maintenance. Body: {@code {"nodeId": "n2"}}; answers once that node leads.</li>
+ * </ul>
  */
 @RestController
 public class ClusterAdminController {
@@ -26,6 +31,36 @@ public class ClusterAdminController {
     }
 
     public record MembersRequest(String peers) {
+    }
+
+    public record LeaderRequest(String nodeId) {
+    }
+
+    /** Long enough for the target to catch up and win its election on a loaded machine. */
+    private static final java.time.Duration TRANSFER_TIMEOUT = java.time.Duration.ofSeconds(10);
+
+    @PostMapping(path = "/api/v1/admin/cluster/leader", produces = MediaType.APPLICATION_JSON_VALUE)
+    public Map<String, Object> transferLeadership(@RequestBody LeaderRequest request) {
+        if (!(leadership instanceof RaftLeadership raft)) {
+            throw new ApiException(HttpStatus.CONFLICT, ProblemTypes.MALFORMED_REQUEST, "Not a cluster",
+                    "this coordinator runs as a single node (pledge.cluster.mode=single): there is no leadership to move");
+        }
+        String nodeId = request == null ? null : request.nodeId();
+        List<String> members = raft.memberIds();
+        if (nodeId == null || !members.contains(nodeId)) {
+            throw new ApiException(HttpStatus.BAD_REQUEST, ProblemTypes.MALFORMED_REQUEST, "Malformed request",
+                    "nodeId " + nodeId + " is not a member of the group; send {\"nodeId\": \"<id>\"} with one of "
+                            + members);
+        }
+        try {
+            raft.transferLeadership(nodeId, TRANSFER_TIMEOUT);
+        } catch (java.io.IOException | RuntimeException e) {
+            throw new ApiException(HttpStatus.SERVICE_UNAVAILABLE, ProblemTypes.NO_LEADER,
+                    "Leadership not transferred", "node " + nodeId + " did not become leader within "
+                    + TRANSFER_TIMEOUT.toSeconds() + " s (" + e.getMessage() + "); check that it runs and has caught"
+                    + " up (appliedIndex in GET /api/v1/cluster), then retry");
+        }
+        return Map.of("leader", nodeId, "term", leadership.term());
     }
 
     @PostMapping(path = "/api/v1/admin/cluster/members", produces = MediaType.APPLICATION_JSON_VALUE)

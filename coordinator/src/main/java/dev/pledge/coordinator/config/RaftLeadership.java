@@ -23,6 +23,16 @@ final class RaftLeadership implements Leadership {
         members.forEach(m -> apiUrls.put(m.id(), m.apiUrl()));
     }
 
+    /** Planned maintenance: hands leadership to {@code nodeId}; blocks until it leads or the timeout passes. */
+    void transferLeadership(String nodeId, java.time.Duration timeout) throws java.io.IOException {
+        raft.transferLeadership(nodeId, timeout);
+    }
+
+    /** The ids of the group's current members. */
+    List<String> memberIds() {
+        return raft.peers().stream().map(RaftDecisionLog.Peer::id).toList();
+    }
+
     @Override
     public String role() {
         if (raft.isLeader()) {

@@ -42,6 +42,15 @@ class ApiErrorsTest extends CoordinatorTestBase {
     }
 
     @Test
+    void leadershipTransferNeedsOperatorAndASingleNodeRefusesItWith409() {
+        ApiClient viewer = new ApiClient("http://127.0.0.1:" + port, VIEWER_TOKEN);
+        assertProblem(viewer.post("/api/v1/admin/cluster/leader", "{\"nodeId\":\"n2\"}"), 403, "forbidden");
+        ApiClient.Response r = api.post("/api/v1/admin/cluster/leader", "{\"nodeId\":\"n2\"}");
+        assertProblem(r, 409, "malformed-request");
+        assertThat(r.field("detail")).contains("single node");
+    }
+
+    @Test
     void healthNeedsNoToken() {
         assertThat(anonymous.get("/actuator/health/readiness").status()).isEqualTo(200);
     }

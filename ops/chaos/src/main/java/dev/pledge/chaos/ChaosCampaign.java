@@ -50,6 +50,13 @@ import java.util.TreeMap;
  * </ol>
  * The last line is always {@code RESULT rounds=<n> violations=<v> failpoints=<covered>/<total>}.
  *
+ * <p>With {@code --cluster 3} ({@link CoordinatorGroup}) three coordinators run as a Raft group, every one with
+ * the same resources, and the workload gets all three URLs. A coordinator victim is the leader or a follower (the
+ * ROUND line says which, and the node). Failpoints fire on the leader only, so a failpoint round first restarts a
+ * follower armed while the system is quiescent and hands it the leadership ({@code POST
+ * /api/v1/admin/cluster/leader}). Only one node is ever down; the killed node is restarted and the round waits
+ * until it follows the leader and has caught up before the checks, which ask the leader.
+ *
  * <p>{@code coordinator.during-orphan-rollback} needs an orphan: its round also arms the workload at
  * {@code sdk.after-prepare} and kills it there first, which leaves prepared branches nobody will commit.
  */
@@ -60,6 +67,11 @@ public final class ChaosCampaign implements AutoCloseable {
     /** Both processes at the same instant, as when their host loses power. */
     static final String RANDOM_BOTH = "random-instant:both";
     static final List<String> RANDOM_INSTANTS = List.of(RANDOM_COORDINATOR, RANDOM_WORKLOAD, RANDOM_BOTH);
+    /** In a cluster (--cluster 3) the coordinator victim is the leader or a follower; "both" picks one at random. */
+    static final String RANDOM_LEADER = "random-instant:coordinator-leader";
+    static final String RANDOM_FOLLOWER = "random-instant:coordinator-follower";
+    static final List<String> CLUSTER_RANDOM_INSTANTS = List.of(RANDOM_LEADER, RANDOM_FOLLOWER, RANDOM_WORKLOAD,
+            RANDOM_BOTH);
 
     /** Every coordinator failpoint (dev.pledge.coordinator.failpoint.Failpoints.ALL; that class is not on our classpath). */
     public static final List<String> COORDINATOR_FAILPOINTS = List.of("coordinator.before-prepare",
@@ -80,10 +92,13 @@ public final class ChaosCampaign implements AutoCloseable {
      */
     public record Settings(int rounds, long seed, Path workDir, int threads, int initialMessages, int messagesPerRound,
                            Duration quiescenceTimeout, List<String> failpoints, double coordinatorShare, String focus,
-                           boolean keepLogs, PrintStream out) {
+                           boolean keepLogs, int cluster, PrintStream out) {
         public Settings {
             if (rounds < 1 || threads < 1 || coordinatorShare < 0 || coordinatorShare > 1) {
                 throw new IllegalArgumentException("rounds and threads must be >= 1 and coordinatorShare in [0, 1]");
+            }
+            if (cluster != 1 && cluster != 3) {
+                throw new IllegalArgumentException("cluster must be 1 (one coordinator) or 3 (a Raft group), not " + cluster);
             }
         }
 
@@ -91,27 +106,37 @@ public final class ChaosCampaign implements AutoCloseable {
             List<String> all = new ArrayList<>(COORDINATOR_FAILPOINTS);
             all.addAll(WORKLOAD_FAILPOINTS);
             return new Settings(rounds, seed, workDir, 4, 100, 40, Duration.ofSeconds(30), List.copyOf(all), 0.5, null,
-                    false, System.out);
+                    false, 1, System.out);
         }
 
         public Settings withFocus(String point) {
             return new Settings(rounds, seed, workDir, threads, initialMessages, messagesPerRound, quiescenceTimeout,
-                    failpoints, coordinatorShare, point, keepLogs, out);
+                    failpoints, coordinatorShare, point, keepLogs, cluster, out);
         }
 
         public Settings withKeepLogs(boolean keep) {
             return new Settings(rounds, seed, workDir, threads, initialMessages, messagesPerRound, quiescenceTimeout,
-                    failpoints, coordinatorShare, focus, keep, out);
+                    failpoints, coordinatorShare, focus, keep, cluster, out);
         }
 
         public Settings withThreads(int n) {
             return new Settings(rounds, seed, workDir, n, initialMessages, messagesPerRound, quiescenceTimeout,
-                    failpoints, coordinatorShare, focus, keepLogs, out);
+                    failpoints, coordinatorShare, focus, keepLogs, cluster, out);
+        }
+
+        /** 1: one coordinator; 3: a Raft group whose leader or a follower dies in coordinator rounds. */
+        public Settings withCluster(int nodes) {
+            return new Settings(rounds, seed, workDir, threads, initialMessages, messagesPerRound, quiescenceTimeout,
+                    failpoints, coordinatorShare, focus, keepLogs, nodes, out);
+        }
+
+        List<String> randomInstants() {
+            return cluster == 1 ? RANDOM_INSTANTS : CLUSTER_RANDOM_INSTANTS;
         }
 
         public Settings withCoordinatorShare(double share) {
             return new Settings(rounds, seed, workDir, threads, initialMessages, messagesPerRound, quiescenceTimeout,
-                    failpoints, share, focus, keepLogs, out);
+                    failpoints, share, focus, keepLogs, cluster, out);
         }
     }
 
@@ -130,10 +155,13 @@ public final class ChaosCampaign implements AutoCloseable {
      * @param outcomeWaitMs how long the workload's commits keep asking for an outcome they could not learn: short
      *                      (shorter than a coordinator restart) makes the SDK give up with
      *                      TransactionInDoubtException and leave its branches prepared (S8)
+     * @param follower      in a cluster, the coordinator victim is a follower, not the leader (failpoints fire on
+     *                      the leader only)
      */
-    record Plan(String point, int skip, long delayMs, int provocationSkip, long outcomeWaitMs) {
+    record Plan(String point, int skip, long delayMs, int provocationSkip, long outcomeWaitMs, boolean follower) {
         boolean coordinatorVictim() {
-            return point.startsWith("coordinator.") || point.equals(RANDOM_COORDINATOR) || point.equals(RANDOM_BOTH);
+            return point.startsWith("coordinator.") || point.equals(RANDOM_COORDINATOR) || point.equals(RANDOM_BOTH)
+                    || point.equals(RANDOM_LEADER) || point.equals(RANDOM_FOLLOWER);
         }
 
         boolean atFailpoint() {
@@ -161,11 +189,15 @@ public final class ChaosCampaign implements AutoCloseable {
     private EmbeddedPostgresServer postgres;
     private ActiveMqBroker broker;
     private CoordinatorLaunch launch;
-    private CoordinatorProcess coordinator;
+    private CoordinatorGroup group;
+    /** The node that leads (always 0 for a single coordinator), as of the last time the group settled. */
+    private int leader;
+    /** The node restarted with a failpoint this round, or -1. */
+    private int armedNode = -1;
     /** The running workload, if any (for cleanup). */
     private volatile WorkloadProcess workload;
-    private int coordinatorPort;
-    private int coordinatorStarts;
+    /** Starts of each node, numbering its kept output files. */
+    private int[] nodeStarts;
     private ApiClient api;
     private Invariants invariants;
     private final List<String> sentKeys = new ArrayList<>();
@@ -175,7 +207,8 @@ public final class ChaosCampaign implements AutoCloseable {
     private int lastQueued;
     /** ERROR lines of ended coordinators not yet reported, and of the running one already reported. */
     private int coordinatorErrorLines;
-    private int coordinatorErrorsCounted;
+    /** Per node: ERROR lines of its running process already reported. */
+    private int[] coordinatorErrorsCounted;
     private int totalCoordinatorErrorLines;
     private int totalWorkloadErrorLines;
 
@@ -228,23 +261,24 @@ public final class ChaosCampaign implements AutoCloseable {
                     break;
                 default:
                     System.err.println("unknown argument " + a + "; usage: run.sh --rounds N --seed S [--focus <failpoint>]"
-                            + " [--coordinator-share 0.5] [--threads T] [--work-dir DIR] [--keep-logs] [--cluster 1]");
+                            + " [--coordinator-share 0.5] [--threads T] [--work-dir DIR] [--keep-logs] [--cluster 1|3]");
                     System.exit(64);
             }
         }
-        if (cluster != 1) {
-            System.err.println("--cluster " + cluster + ": only a single coordinator (--cluster 1) is supported yet;"
-                    + " the Raft cluster campaign is reserved for later");
+        if (cluster != 1 && cluster != 3) {
+            System.err.println("--cluster " + cluster + ": the campaign runs one coordinator (--cluster 1) or a Raft"
+                    + " group of three (--cluster 3)");
             System.exit(64);
         }
         if (workDir == null) {
             workDir = Files.createTempDirectory("pledge-chaos-" + seed + "-");
         }
         Settings settings = Settings.defaults(rounds, seed, workDir).withThreads(threads).withKeepLogs(keepLogs)
-                .withCoordinatorShare(coordinatorShare);
+                .withCoordinatorShare(coordinatorShare).withCluster(cluster);
         if (focus != null) {
-            if (!settings.failpoints().contains(focus) && !RANDOM_INSTANTS.contains(focus)) {
-                System.err.println("--focus " + focus + " is not one of " + settings.failpoints() + ", " + RANDOM_INSTANTS);
+            if (!settings.failpoints().contains(focus) && !settings.randomInstants().contains(focus)) {
+                System.err.println("--focus " + focus + " is not one of " + settings.failpoints() + ", "
+                        + settings.randomInstants());
                 System.exit(64);
             }
             settings = settings.withFocus(focus);
@@ -275,6 +309,7 @@ public final class ChaosCampaign implements AutoCloseable {
         out.println("CHAOS seed=" + settings.seed() + " rounds=" + settings.rounds() + " threads=" + settings.threads()
                 + " failpoints=" + settings.failpoints().size() + " coordinator-share=" + settings.coordinatorShare()
                 + (settings.focus() == null ? "" : " focus=" + settings.focus())
+                + (settings.cluster() == 1 ? "" : " cluster=" + settings.cluster())
                 + " work-dir=" + settings.workDir());
         int violations = 0;
         int errors = 0;
@@ -332,21 +367,43 @@ public final class ChaosCampaign implements AutoCloseable {
         Files.createDirectories(roundLogs);
         PhaseClock clock = new PhaseClock();
         StringBuilder line = new StringBuilder();
+        String coordinatorVictim = !group.clustered() ? "coordinator"
+                : plan.follower() ? "coordinator-follower" : "coordinator-leader";
         line.append("victim=").append(plan.point().equals(RANDOM_BOTH) ? "both"
-                        : plan.coordinatorVictim() ? "coordinator" : "workload")
+                        : plan.coordinatorVictim() ? coordinatorVictim : "workload")
                 .append(" kill=").append(plan.point());
+        if (group.clustered() && plan.point().equals(RANDOM_BOTH)) {
+            line.append(" coordinator=").append(plan.follower() ? "follower" : "leader");
+        }
         if (plan.outcomeWaitMs() < 10_000) {
             line.append(" impatient");
         }
         boolean coordinatorRestarted = false;
+        int leaderBefore = leader;
+        armedNode = -1;
 
         sendMessages(Math.max(0, Math.min(settings.messagesPerRound(), MAX_BACKLOG - lastQueued)));
-        if (plan.coordinatorFailpoint() != null) {
+        if (plan.coordinatorFailpoint() != null && group.clustered()) {
+            // failpoints fire on the leader only: restart a follower armed while the system is quiescent (the
+            // kill meets no transaction), wait until it has caught up, then hand it the leadership
+            armedNode = otherNode(leader);
+            group.process(armedNode).kill();
+            keepOutput(armedNode, roundLogs);
+            launchCoordinator(armedNode, plan.coordinatorFailpoint(), plan.skip());
+            group.process(armedNode).awaitReady(Duration.ofSeconds(90));
+            leader = group.awaitSettled(Duration.ofSeconds(60));
+            if (leader != armedNode) {
+                group.transferLeadership(leader, armedNode, Duration.ofSeconds(30));
+                leader = armedNode;
+            }
+            coordinatorRestarted = true;
+        } else if (plan.coordinatorFailpoint() != null) {
             // re-arm: SIGKILL the coordinator while the system is quiescent (the kill meets no transaction) and
             // start it armed; the workload JVM starts meanwhile and waits for it to answer
-            coordinator.kill();
-            keepOutput(roundLogs);
-            launchCoordinator(plan.coordinatorFailpoint(), plan.skip());
+            armedNode = 0;
+            group.process(0).kill();
+            keepOutput(0, roundLogs);
+            launchCoordinator(0, plan.coordinatorFailpoint(), plan.skip());
             coordinatorRestarted = true;
         }
         String workloadFailpoint = plan.workloadFailpoint();
@@ -354,7 +411,7 @@ public final class ChaosCampaign implements AutoCloseable {
         WorkloadProcess w = launchWorkload(round, roundLogs, workloadFailpoint, workloadSkip, plan.outcomeWaitMs());
         try {
             if (coordinatorRestarted) {
-                coordinator.awaitReady(Duration.ofSeconds(90));
+                group.process(leader).awaitReady(Duration.ofSeconds(90));
             }
             w.awaitReady(Duration.ofSeconds(90));
         } catch (Exception e) {
@@ -362,6 +419,7 @@ public final class ChaosCampaign implements AutoCloseable {
             throw e;
         }
         clock.lap(coordinatorRestarted ? "arm+start" : "start");
+        int victimNode = -1;
         try {
             if (plan.atFailpoint()) {
                 line.append(" skip=").append(plan.skip());
@@ -378,8 +436,9 @@ public final class ChaosCampaign implements AutoCloseable {
                         line.append(" orphan-from=").append(provocation == null ? "none" : workloadFailpoint
                                 + ":" + provocation.txid());
                     }
-                    hit = awaitCoordinatorFailpoint(Duration.ofSeconds(30));
-                    coordinator.kill();
+                    victimNode = leader;
+                    hit = awaitCoordinatorFailpoint(victimNode, Duration.ofSeconds(30));
+                    group.process(victimNode).kill();
                 } else {
                     hit = workload.awaitFailpoint(Duration.ofSeconds(30));
                     workload.kill();
@@ -399,16 +458,20 @@ public final class ChaosCampaign implements AutoCloseable {
                     workload.signalKill(); // SIGKILL both before waiting for either
                 }
                 if (plan.coordinatorVictim()) {
-                    coordinator.kill();
+                    victimNode = victimAtRandomInstant(plan);
+                    group.process(victimNode).kill();
                 }
-                if (!plan.point().equals(RANDOM_COORDINATOR)) {
+                if (plan.point().equals(RANDOM_WORKLOAD) || plan.point().equals(RANDOM_BOTH)) {
                     workload.kill();
                 }
                 count(plan.point());
             }
             clock.lap("run");
+            if (group.clustered() && victimNode >= 0) {
+                line.append(" node=").append(group.nodeId(victimNode));
+            }
             if (plan.coordinatorVictim()) {
-                restartCoordinator(roundLogs);
+                restartCoordinator(victimNode, roundLogs);
                 coordinatorRestarted = true;
                 clock.lap("restart");
             }
@@ -421,7 +484,13 @@ public final class ChaosCampaign implements AutoCloseable {
         } finally {
             workload.close();
         }
-        invariants.coordinator(api, coordinatorRestarted);
+        if (leader != leaderBefore) {
+            api = new ApiClient(group.apiUrl(leader), token);
+            line.append(" leader=").append(group.nodeId(leaderBefore)).append("->").append(group.nodeId(leader));
+        }
+        // the COMMITTED listing is the leader's: a restarted follower leaves its cursor valid
+        boolean leaderRestarted = coordinatorRestarted && !(plan.follower() && plan.coordinatorFailpoint() == null);
+        invariants.coordinator(api, leaderRestarted || leader != leaderBefore);
 
         String pending = invariants.awaitQuiescence(settings.quiescenceTimeout());
         clock.lap("quiesce");
@@ -452,9 +521,12 @@ public final class ChaosCampaign implements AutoCloseable {
         line.append(" t=").append(clock);
         if (violations > 0 || coordinatorErrors > 0) {
             // evidence: the running coordinator's output too (ended ones were copied when they were killed)
-            if (Files.exists(coordinator.outputFile())) {
-                Files.copy(coordinator.outputFile(), roundLogs.resolve("coordinator-running.out"),
-                        StandardCopyOption.REPLACE_EXISTING);
+            for (int node = 0; node < group.size(); node++) {
+                Path output = group.process(node).outputFile();
+                if (Files.exists(output)) {
+                    Files.copy(output, roundLogs.resolve(outputName(node, "running")),
+                            StandardCopyOption.REPLACE_EXISTING);
+                }
             }
             Files.writeString(roundLogs.resolve(KEEP), (pending == null ? "" : "not quiescent: " + pending + "\n")
                     + "checks: " + report.checks() + "\n" + "coordinator ERROR lines: " + coordinatorErrors + "\n");
@@ -463,10 +535,32 @@ public final class ChaosCampaign implements AutoCloseable {
         return new RoundOutcome(violations, line.toString());
     }
 
-    /** The coordinator's failpoint line, or null when it did not appear in time (the round reports MISSED). */
-    private FailpointHit awaitCoordinatorFailpoint(Duration timeout) throws Exception {
+    /** In a cluster: any node but {@code node}, picked at random. */
+    private int otherNode(int node) {
+        return (node + 1 + random.nextInt(group.size() - 1)) % group.size();
+    }
+
+    /**
+     * The node a random-instant kill hits: the one leading right now (asked again: an election may have happened
+     * since the group last settled) or one of the others.
+     */
+    private int victimAtRandomInstant(Plan plan) {
+        if (!group.clustered()) {
+            return 0;
+        }
+        int leading = leader;
+        for (int node = 0; node < group.size(); node++) {
+            if (group.view(node).map(CoordinatorGroup.NodeView::leader).orElse(false)) {
+                leading = node;
+            }
+        }
+        return plan.follower() ? otherNode(leading) : leading;
+    }
+
+    /** The node's failpoint line, or null when it did not appear in time (the round reports MISSED). */
+    private FailpointHit awaitCoordinatorFailpoint(int node, Duration timeout) throws Exception {
         try {
-            return coordinator.awaitFailpoint(timeout);
+            return group.process(node).awaitFailpoint(timeout);
         } catch (java.util.concurrent.TimeoutException e) {
             return null;
         }
@@ -529,8 +623,13 @@ public final class ChaosCampaign implements AutoCloseable {
             return List.of();
         }
         points.addAll(settings.failpoints());
-        points.addAll(RANDOM_INSTANTS);
+        points.addAll(settings.randomInstants());
         Collections.shuffle(points, random);
+        if (settings.cluster() > 1) {
+            // failpoint rounds all kill the leader: a short campaign must kill a follower too
+            points.remove(RANDOM_FOLLOWER);
+            points.add(random.nextInt(3), RANDOM_FOLLOWER);
+        }
         List<Plan> plans = new ArrayList<>();
         for (String p : points) {
             plans.add(plan(p));
@@ -560,6 +659,9 @@ public final class ChaosCampaign implements AutoCloseable {
             }
         }
         if (own.isEmpty() || random.nextInt(4) == 0) {
+            if (coordinatorVictim && settings.cluster() > 1) {
+                return plan(List.of(RANDOM_LEADER, RANDOM_FOLLOWER, RANDOM_BOTH).get(random.nextInt(3)));
+            }
             if (coordinatorVictim) {
                 return plan(random.nextBoolean() ? RANDOM_COORDINATOR : RANDOM_BOTH);
             }
@@ -578,7 +680,9 @@ public final class ChaosCampaign implements AutoCloseable {
         long delay = 300 + random.nextInt(2700);
         int provocationSkip = random.nextInt(6);
         long outcomeWait = random.nextInt(3) == 0 ? 2_000 : 20_000;
-        return new Plan(point, skip, delay, provocationSkip, outcomeWait);
+        boolean follower = point.equals(RANDOM_FOLLOWER)
+                || (settings.cluster() > 1 && point.equals(RANDOM_BOTH) && random.nextBoolean());
+        return new Plan(point, skip, delay, provocationSkip, outcomeWait, follower);
     }
 
     private void count(String key) {
@@ -602,9 +706,20 @@ public final class ChaosCampaign implements AutoCloseable {
         launch = CoordinatorLaunch.prepare(CoordinatorProcess.jar(), settings.workDir().resolve("coordinator-cds"),
                 coordinatorArgs(), token);
         out.println("COORDINATOR start-up: " + launch.note());
-        coordinatorPort = CoordinatorProcess.freePort();
-        api = new ApiClient("http://127.0.0.1:" + coordinatorPort, token);
-        startCoordinator(null, 0);
+        group = new CoordinatorGroup(launch, settings.workDir(), settings.cluster(), CLUSTER_ID, token);
+        nodeStarts = new int[group.size()];
+        coordinatorErrorsCounted = new int[group.size()];
+        for (int node = 0; node < group.size(); node++) {
+            launchCoordinator(node, null, 0);
+        }
+        for (int node = 0; node < group.size(); node++) {
+            group.process(node).awaitReady(Duration.ofSeconds(120));
+        }
+        leader = group.awaitSettled(Duration.ofSeconds(60));
+        if (group.clustered()) {
+            out.println("CLUSTER " + group.size() + " nodes " + group.apiUrls() + ", leader " + group.nodeId(leader));
+        }
+        api = new ApiClient(group.apiUrl(leader), token);
         invariants.coordinator(api, true);
     }
 
@@ -628,37 +743,42 @@ public final class ChaosCampaign implements AutoCloseable {
         return args;
     }
 
-    private void startCoordinator(String failpoint, int skip) throws Exception {
-        launchCoordinator(failpoint, skip);
-        coordinator.awaitReady(Duration.ofSeconds(90));
-    }
-
-    private void launchCoordinator(String failpoint, int skip) throws Exception {
+    private void launchCoordinator(int node, String failpoint, int skip) throws Exception {
         List<String> args = coordinatorArgs();
         if (failpoint != null) {
             args.add("--pledge.failpoint.name=" + failpoint);
             args.add("--pledge.failpoint.action=PAUSE");
             args.add("--pledge.failpoint.skip=" + skip);
         }
-        coordinator = launch.start(settings.workDir().resolve("coordinator"), coordinatorPort, CLUSTER_ID, token, args);
-        coordinatorStarts++;
+        group.launch(node, args);
+        nodeStarts[node]++;
     }
 
-    /** SIGKILLs the coordinator if it still runs, keeps its output, starts it again unarmed and waits for it. */
-    private void restartCoordinator(Path roundLogs) throws Exception {
-        coordinator.kill();
-        keepOutput(roundLogs);
-        startCoordinator(null, 0);
+    /**
+     * SIGKILLs the node if it still runs, keeps its output, starts it again unarmed and waits for it; in a
+     * cluster, also until it follows the leader again and has caught up.
+     */
+    private void restartCoordinator(int node, Path roundLogs) throws Exception {
+        group.process(node).kill();
+        keepOutput(node, roundLogs);
+        launchCoordinator(node, null, 0);
+        group.process(node).awaitReady(Duration.ofSeconds(90));
+        leader = group.awaitSettled(Duration.ofSeconds(60));
     }
 
-    private void keepOutput(Path roundLogs) throws IOException {
-        Path output = coordinator.outputFile();
+    /** {@code coordinator-<start>.out} for the single coordinator, {@code n2-<start>.out} for a cluster node. */
+    private String outputName(int node, String run) {
+        return (group.clustered() ? group.nodeId(node) : "coordinator") + "-" + run + ".out";
+    }
+
+    private void keepOutput(int node, Path roundLogs) throws IOException {
+        Path output = group.process(node).outputFile();
         if (Files.exists(output)) {
-            Files.copy(output, roundLogs.resolve("coordinator-" + coordinatorStarts + ".out"),
+            Files.copy(output, roundLogs.resolve(outputName(node, Integer.toString(nodeStarts[node]))),
                     StandardCopyOption.REPLACE_EXISTING);
-            coordinatorErrorLines += errorLines(output) - coordinatorErrorsCounted;
+            coordinatorErrorLines += errorLines(output) - coordinatorErrorsCounted[node];
         }
-        coordinatorErrorsCounted = 0;
+        coordinatorErrorsCounted[node] = 0;
     }
 
     /**
@@ -666,9 +786,12 @@ public final class ChaosCampaign implements AutoCloseable {
      * Not a violation by itself, but a round with any keeps its logs for a person to read.
      */
     private int newCoordinatorErrorLines() throws IOException {
-        int total = Files.exists(coordinator.outputFile()) ? errorLines(coordinator.outputFile()) : 0;
-        int fresh = coordinatorErrorLines + total - coordinatorErrorsCounted;
-        coordinatorErrorsCounted = total;
+        int fresh = coordinatorErrorLines;
+        for (int node = 0; node < group.size(); node++) {
+            int total = errorLines(group.process(node).outputFile());
+            fresh += total - coordinatorErrorsCounted[node];
+            coordinatorErrorsCounted[node] = total;
+        }
         coordinatorErrorLines = 0;
         return fresh;
     }
@@ -686,7 +809,7 @@ public final class ChaosCampaign implements AutoCloseable {
     private WorkloadProcess launchWorkload(int round, Path roundLogs, String failpoint, int skip, long outcomeWaitMs)
             throws Exception {
         List<String> args = List.of(
-                "coordinator=" + coordinator.baseUrl(),
+                "coordinator=" + group.apiUrls(),
                 "token=" + token,
                 "postgres=jdbc:postgresql://127.0.0.1:" + postgres.port(),
                 "broker=" + broker.url(),
@@ -717,10 +840,22 @@ public final class ChaosCampaign implements AutoCloseable {
         }
     }
 
-    /** After a driver-side failure: make sure a coordinator runs (unarmed) so the next round can start. */
+    /**
+     * After a driver-side failure: make sure every coordinator node runs unarmed (restart the armed one and any
+     * that is down) and, in a cluster, follows one leader, so the next round can start.
+     */
     private void recoverAfterError(int round) {
         try {
-            restartCoordinator(logs.resolve(String.format(Locale.ROOT, "round-%04d", round)));
+            Path roundLogs = logs.resolve(String.format(Locale.ROOT, "round-%04d", round));
+            Files.createDirectories(roundLogs);
+            for (int node = 0; node < group.size(); node++) {
+                if (!group.clustered() || node == armedNode || !group.process(node).isAlive()) {
+                    restartCoordinator(node, roundLogs);
+                }
+            }
+            armedNode = -1;
+            leader = group.awaitSettled(Duration.ofSeconds(60));
+            api = new ApiClient(group.apiUrl(leader), token);
             invariants.coordinator(api, true);
         } catch (Exception e) {
             out.println("could not restart the coordinator after an error: " + e);
@@ -797,8 +932,8 @@ public final class ChaosCampaign implements AutoCloseable {
         if (workload != null) {
             workload.close();
         }
-        if (coordinator != null) {
-            coordinator.close();
+        if (group != null) {
+            group.close();
         }
         if (broker != null) {
             broker.close();
