@@ -1,6 +1,7 @@
 package dev.pledge.chaos;
 
 import dev.pledge.testkit.ApiClient;
+import dev.pledge.testkit.CoordinatorLaunch;
 import dev.pledge.testkit.CoordinatorProcess;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
