@@ -96,13 +96,44 @@ final class RaftTestCluster implements AutoCloseable {
         return nodes.length;
     }
 
+    static {
+        // Ratis calls System.exit when its gRPC server cannot bind: that would kill the whole test JVM
+        // (seen once in CI when a node reopened on the port its previous instance had just released).
+        org.apache.ratis.util.ExitUtils.disableSystemExit();
+    }
+
     /** Opens node i (a new instance on the same storage); it must not be running. */
     RaftDecisionLog start(int i) throws IOException {
         assertThat(nodes[i]).as("node %s is already running", i).isNull();
-        RaftDecisionLog log = new RaftDecisionLog(options(i));
-        log.open();
-        nodes[i] = log;
-        return log;
+        for (int attempt = 1; ; attempt++) {
+            RaftDecisionLog log = new RaftDecisionLog(options(i));
+            try {
+                log.open();
+                nodes[i] = log;
+                return log;
+            } catch (IOException | RuntimeException e) {
+                if (attempt >= 10 || !cannotBind(e)) {
+                    throw e;
+                }
+                log.close();
+                try {
+                    Thread.sleep(300);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static boolean cannotBind(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (m.contains("Failed to bind") || m.contains("Failed to start Grpc server")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     void startAll() throws IOException {
