@@ -324,6 +324,8 @@ public final class RaftDecisionLog implements DecisionLog {
     private volatile DecisionStateMachine stateMachine;
     private volatile RaftServer server;
     private volatile RaftServer.Division division;
+    /** {@link System#nanoTime()} until which the leader lease holds for sure; see {@link #hasLeaderLease()}. */
+    private volatile long leaseUntilNanos = System.nanoTime();
     private ExecutorService completer;
     private ScheduledExecutorService timer;
 
@@ -866,25 +868,37 @@ public final class RaftDecisionLog implements DecisionLog {
     }
 
     /**
-     * The leader lease: a majority, this node included, answered this leader within 90 % of the
-     * minimum election timeout, so no other node can have been elected meanwhile (a follower that
-     * heard from its leader that recently refuses to vote, pre-vote included). A leader that was
-     * frozen (GC, SIGSTOP, a stalled VM) or cut off still believes it leads until Ratis steps it down;
-     * without the lease it would issue txids of its old term and answer reads in that window.
+     * The leader lease: a majority, this node included, acknowledged append-entries this leader *sent*
+     * within the last 90 % of the minimum election timeout, so no other node can have been elected
+     * meanwhile (a follower that heard from its leader that recently refuses to vote, pre-vote included).
+     * A leader that was frozen (GC, SIGSTOP, a stalled VM) or cut off still believes it leads until Ratis
+     * steps it down; without the lease it would issue txids of its old term in that window. Send times,
+     * not receive times: answers that waited in a socket while the leader was frozen are as old as the
+     * requests they answer. Cached until it can next expire, so the commit path pays a clock read.
      */
     public boolean hasLeaderLease() {
+        if (System.nanoTime() - leaseUntilNanos < 0) {
+            return true;
+        }
         RaftServer.Division d = division;
         if (d == null || !d.getInfo().isLeader()) {
             return false;
         }
-        org.apache.ratis.proto.RaftProtos.RoleInfoProto role = d.getInfo().getRoleInfoProto();
-        if (!role.hasLeaderInfo()) {
+        long leaseMs = options.electionTimeoutMin().toMillis() * 9 / 10;
+        List<RaftPeerId> voters = d.getRaftConf().getCurrentPeers().stream().map(RaftPeer::getId).toList();
+        // how long ago each voting follower last acknowledged this leader, youngest first
+        long[] ages = SnapshotFallbackRpcType.followersOf(d.getMemberId()).stream()
+                .filter(f -> voters.contains(f.getId()))
+                .mapToLong(f -> f.getLastRespondedAppendEntriesSendTime().elapsedTimeMs()).sorted().toArray();
+        int needed = voters.size() / 2; // acknowledgements besides this node's own for a majority
+        if (needed == 0) {
+            return true; // a group of one
+        }
+        if (ages.length < needed || ages[needed - 1] >= leaseMs) {
             return false;
         }
-        long leaseMs = options.electionTimeoutMin().toMillis() * 9 / 10;
-        long heardFrom = role.getLeaderInfo().getFollowerInfoList().stream()
-                .filter(f -> f.getLastRpcElapsedTimeMs() < leaseMs).count();
-        return heardFrom + 1 > d.getRaftConf().getCurrentPeers().size() / 2;
+        leaseUntilNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(leaseMs - ages[needed - 1]);
+        return true;
     }
 
     /** The engine's gate for issuing txids and deciding: the ready leader of exactly that term, with its lease. */
@@ -1103,6 +1117,10 @@ public final class RaftDecisionLog implements DecisionLog {
         DecisionStateMachine sm = stateMachine;
         if (sm != null) {
             sm.failWaiters(closed);
+        }
+        RaftServer.Division d = division;
+        if (d != null) {
+            SnapshotFallbackRpcType.forget(d.getMemberId());
         }
         for (Map.Entry<CompletableFuture<ByteString>, String> pending : List.copyOf(inFlight.entrySet())) {
             pending.getKey().completeExceptionally(unknown(pending.getValue(), "this node closed while the append"

@@ -1,8 +1,14 @@
 package dev.pledge.coordinator.cluster;
 
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.protocol.RaftGroupMemberId;
+import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.grpc.GrpcFactory;
 import org.apache.ratis.grpc.server.GrpcLogAppender;
 import org.apache.ratis.rpc.RpcFactory;
@@ -38,6 +44,15 @@ public final class SnapshotFallbackRpcType implements RpcType {
     private static final Logger log = LoggerFactory.getLogger(SnapshotFallbackRpcType.class);
     /** Times the fallback sent a snapshot, in this JVM (all groups); for tests and diagnostics. */
     private static final AtomicLong FALLBACKS = new AtomicLong();
+    /**
+     * The followers of the latest leadership of each division in this JVM, as Ratis hands them to the log
+     * appenders this factory creates. Ratis has no public way to read them from a division, and the leader
+     * lease needs their {@link FollowerInfo#getLastRespondedAppendEntriesSendTime()}.
+     */
+    private static final Map<RaftGroupMemberId, Leadership> LEADERSHIPS = new ConcurrentHashMap<>();
+
+    private record Leadership(LeaderState state, Map<RaftPeerId, FollowerInfo> followers) {
+    }
 
     /** Ratis instantiates the type from its class name. */
     public SnapshotFallbackRpcType() {
@@ -58,6 +73,22 @@ public final class SnapshotFallbackRpcType implements RpcType {
         return FALLBACKS.get();
     }
 
+    /**
+     * The followers of the division's current (or last) leadership; empty if it never led in this JVM. Each
+     * one's last responded append-entries send time says when that follower last acknowledged this leader,
+     * measured from when the leader *sent* the request, so answers delayed in a socket (a frozen leader
+     * reading them after SIGCONT) cannot make the acknowledgement look newer than it is.
+     */
+    static Collection<FollowerInfo> followersOf(RaftGroupMemberId division) {
+        Leadership current = LEADERSHIPS.get(division);
+        return current == null ? List.of() : current.followers().values();
+    }
+
+    /** Forgets a division that closed. */
+    static void forget(RaftGroupMemberId division) {
+        LEADERSHIPS.remove(division);
+    }
+
     static final class Factory extends GrpcFactory {
         Factory(Parameters parameters) {
             super(parameters);
@@ -65,6 +96,12 @@ public final class SnapshotFallbackRpcType implements RpcType {
 
         @Override
         public LogAppender newLogAppender(RaftServer.Division server, LeaderState state, FollowerInfo follower) {
+            LEADERSHIPS.compute(server.getMemberId(), (id, current) -> {
+                Leadership leadership = current != null && current.state() == state ? current
+                        : new Leadership(state, new ConcurrentHashMap<>());
+                leadership.followers().put(follower.getId(), follower);
+                return leadership;
+            });
             return new Appender(server, state, follower);
         }
     }

@@ -114,6 +114,14 @@ public final class PhaseTwoDriver {
                 // deposed: the next leader rebuilds phase 2 from the log
                 return;
             }
+            if (!engine.holdsLease()) {
+                // maybe deposed without knowing it yet (frozen, cut off): call no participant; look again
+                // shortly, when this node either leads with a lease again or has stepped down
+                long wait = props.phaseTwo().initialBackoff().toMillis();
+                b.nextAttemptAt = Instant.ofEpochMilli(clock.millis() + wait);
+                scheduler.schedule(() -> attempt(tx, b), wait, TimeUnit.MILLISECONDS);
+                return;
+            }
             commit = tx.state == TxState.COMMITTING;
             url = b.callbackUrl;
             boolean reachable = bridge.canReach(b.resource);

@@ -122,6 +122,14 @@ public final class TransactionEngine {
         return started;
     }
 
+    /**
+     * True while this node leads and knows no other node can lead (cluster mode: its leader lease, see
+     * {@link DecisionLog#mayDecideIn}); a leader without it may have been deposed without knowing yet.
+     */
+    boolean holdsLease() {
+        return started && decisionLog.mayDecideIn(epoch);
+    }
+
     private synchronized void lead(long newEpoch) {
         for (GlobalTransaction old : table.values()) {
             synchronized (old) {
@@ -812,7 +820,7 @@ public final class TransactionEngine {
     }
 
     private void requireStarted() {
-        if (!started || !decisionLog.mayDecideIn(epoch)) {
+        if (!holdsLease()) {
             // nothing was decided or issued by this request: no-leader, not outcome-unknown
             throw new TransactionException(Kind.NO_LEADER, null, "this coordinator is not the ready leader (it is"
                     + " starting, electing, or was deposed): retry shortly, or send the request to the leader named by"

@@ -211,6 +211,38 @@ class RaftDecisionLogClusterTest {
         }
     }
 
+    /**
+     * The leader lease: a leader cut off from every follower (as a frozen or partitioned one is) stops
+     * deciding within 90 % of the minimum election timeout of the last acknowledgement, while Ratis
+     * still calls it the leader, so no other node can have been elected before it stops (S3's cluster form).
+     */
+    @Test
+    void leaderCutOffFromItsFollowersLosesItsLeaseBeforeRatisStepsItDown() throws Exception {
+        RaftDecisionLog leader = cluster.awaitReadyLeader(ELECTION);
+        long term = leader.currentTerm();
+        await(leader.appendAsLeader(commit(nextTxid(term)), term));
+        assertThat(leader.mayDecideIn(term)).as("a leader its followers just acknowledged").isTrue();
+        assertThat(leader.mayDecideIn(term + 1)).as("another term").isFalse();
+
+        for (RaftDecisionLog node : List.copyOf(cluster.running())) {
+            if (node != leader) {
+                cluster.stop(cluster.indexOf(node)); // closing a node takes a while: it acknowledges until closed
+            }
+        }
+        long cutAt = System.nanoTime();
+        while (leader.mayDecideIn(term)) {
+            assertThat(System.nanoTime() - cutAt).as("lease still held 5 s after the cut").isLessThan(5_000_000_000L);
+            Thread.sleep(5);
+        }
+        long lostAfterMs = (System.nanoTime() - cutAt) / 1_000_000;
+        boolean ratisStillSaysLeader = leader.isLeader();
+
+        assertThat(lostAfterMs).as("lease lost this long after the followers were gone (lease 900 ms)")
+                .isLessThan(1_000);
+        assertThat(ratisStillSaysLeader).as("Ratis had not stepped the leader down yet: the lease, not the"
+                + " step-down, stopped it (lost after %d ms)", lostAfterMs).isTrue();
+    }
+
     @Test
     void laggingFollowerCatchesUpBySnapshotInstallAndMatchesTheLeader() throws Exception {
         RaftDecisionLog leader = cluster.awaitReadyLeader(ELECTION);

@@ -45,9 +45,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  *
  * <p>Opt-in for now ({@code -Dcluster.failover.skip=false}): it passed in four full runs, then failed twice in
  * one CI run. (1) The SIGSTOP test saw the deposed leader issue one txid of its old term after SIGCONT:
- * answers that sat in its sockets while it was frozen renewed its lease (Ratis stamps them when received);
- * the txid is presumed aborted by the new leader, so no safety rule is broken, but the lease must use send
- * times. (2) The flaky-link cluster once started with the proxied follower stuck as CANDIDATE for a minute.
+ * answers that sat in its sockets while it was frozen renewed its lease, which then counted receive times;
+ * the lease now counts send times (see RaftDecisionLog#hasLeaderLease). (2) The flaky-link cluster once
+ * started with the proxied follower stuck as CANDIDATE for a minute; not understood yet.
  *
  * <p>Tests 1, 2 and 4 share one cluster (restarting whatever a previous test killed); the flaky-link
  * test needs its own peer addresses and runs last, on its own cluster.
