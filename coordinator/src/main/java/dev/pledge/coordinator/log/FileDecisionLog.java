@@ -204,8 +204,6 @@ public final class FileDecisionLog implements DecisionLog {
     private final ArrayBlockingQueue<Pending> queue;
     private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
     private volatile IOException failure;
-    /** What {@link #failure()} reports; set together with {@link #failure}. */
-    private volatile String failureSummary;
     private Consumer<LogRecord> replayListener = record -> { };
 
     private Path lockedDirectory;
@@ -867,10 +865,11 @@ public final class FileDecisionLog implements DecisionLog {
         }
     }
 
-    /** Names the directory, the cause and what to do; for the health endpoint. */
+    /** The failure's message (it names the directory, segment, offset, cause and what to do); for the health endpoint. */
     @Override
     public java.util.Optional<String> failure() {
-        return java.util.Optional.ofNullable(failureSummary);
+        IOException f = failure;
+        return f == null ? java.util.Optional.empty() : java.util.Optional.of(f.getMessage());
     }
 
     /** Test hook: the writer's next operation at {@code point} throws {@code fault} (and every later one). */
@@ -889,9 +888,6 @@ public final class FileDecisionLog implements DecisionLog {
                 + " disk (free space, permissions, kernel log), then restart the coordinator: replay at start-up"
                 + " decides which records are in the log", cause);
         failure = failed;
-        failureSummary = "decision log " + directory + " failed on segment " + segmentPath.getFileName()
-                + " near byte offset " + position + ": " + cause + "; it accepts no appends any more, so every"
-                + " commit ends with an unknown outcome until you fix the disk and restart the coordinator";
         state.set(State.FAILED);
         log.error(failed.getMessage(), cause);
         // No write may follow a failed one: the kernel may have dropped the dirty pages already.
