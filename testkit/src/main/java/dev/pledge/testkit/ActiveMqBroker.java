@@ -87,6 +87,6 @@ public final class ActiveMqBroker implements AutoCloseable {
     @Override
     public void close() throws IOException {
         stop();
-        EmbeddedPostgresServer.deleteRecursively(dataDirectory);
+        Directories.deleteRecursively(dataDirectory);
     }
 }

@@ -63,6 +63,6 @@ public final class H2TcpServer implements AutoCloseable {
     @Override
     public void close() throws IOException {
         server.stop();
-        EmbeddedPostgresServer.deleteRecursively(baseDir);
+        Directories.deleteRecursively(baseDir);
     }
 }

@@ -2,15 +2,11 @@ package dev.pledge.chaos;
 
 import dev.pledge.testkit.ApiClient;
 import dev.pledge.testkit.CoordinatorLaunch;
+import dev.pledge.testkit.ClusterView;
 import dev.pledge.testkit.CoordinatorProcess;
-import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,7 +21,6 @@ import java.util.Optional;
  * Nodes are numbered 0..size-1 and named n1..nN.
  */
 final class CoordinatorGroup implements AutoCloseable {
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     /** One node as {@code GET /api/v1/cluster} on it describes itself. */
     record NodeView(int node, String role, String leaderUrl, long term, long commitIndex, long appliedIndex) {
@@ -124,24 +119,8 @@ final class CoordinatorGroup implements AutoCloseable {
         if (processes[node] == null || !processes[node].isAlive()) {
             return Optional.empty();
         }
-        try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(apiUrl(node) + "/api/v1/cluster"))
-                            .timeout(Duration.ofSeconds(1)).header("Authorization", "Bearer " + token).GET().build(),
-                    HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() != 200) {
-                return Optional.empty();
-            }
-            JsonNode j = JSON.readTree(r.body());
-            return Optional.of(new NodeView(node, j.path("role").asString(),
-                    j.hasNonNull("leader") ? j.get("leader").asString() : null, j.path("epoch").asLong(),
-                    j.hasNonNull("commitIndex") ? j.get("commitIndex").asLong() : -1,
-                    j.hasNonNull("appliedIndex") ? j.get("appliedIndex").asLong() : -1));
-        } catch (IOException | RuntimeException e) {
-            return Optional.empty();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return Optional.empty();
-        }
+        return ClusterView.fetch(http, apiUrl(node), token).map(v -> new NodeView(node, v.role(), v.leaderUrl(), v.term(),
+                v.commitIndex(), v.appliedIndex()));
     }
 
     /**

@@ -1,11 +1,10 @@
 package dev.pledge.chaos;
 
+import dev.pledge.testkit.Directories;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -24,9 +23,7 @@ class ChaosCampaignIT {
     void noCrashAtAnyFailpointOrInstantBreaksAtomicityOrExactlyOnce() throws Exception {
         int rounds = Integer.getInteger("chaos.rounds", 50);
         long seed = Long.getLong("chaos.seed", 20261127L);
-        Path workDir = Path.of("target", "chaos-it").toAbsolutePath();
-        deleteRecursively(workDir);
-        Files.createDirectories(workDir);
+        Path workDir = Directories.fresh(Path.of("target", "chaos-it").toAbsolutePath());
 
         ChaosCampaign.Result result;
         // after the first cycle about one round in seven kills the coordinator: its rounds cost one or two
@@ -42,14 +39,5 @@ class ChaosCampaignIT {
         assertThat(result.errors()).as("rounds the driver could not complete (seed %d)", seed).isZero();
         assertThat(result.covered()).as("failpoints reached and killed at least once")
                 .containsExactlyInAnyOrderElementsOf(result.failpoints());
-    }
-
-    private static void deleteRecursively(Path root) throws Exception {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (var paths = Files.walk(root)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
     }
 }

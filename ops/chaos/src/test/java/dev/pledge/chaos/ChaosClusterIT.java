@@ -1,12 +1,11 @@
 package dev.pledge.chaos;
 
+import dev.pledge.testkit.Directories;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -25,9 +24,7 @@ class ChaosClusterIT {
     void noKillOfLeaderFollowerOrWorkloadBreaksAtomicityOrExactlyOnce() throws Exception {
         int rounds = Integer.getInteger("chaos.cluster.rounds", 6);
         long seed = Long.getLong("chaos.cluster.seed", 20261127L);
-        Path workDir = Path.of("target", "chaos-cluster-it").toAbsolutePath();
-        deleteRecursively(workDir);
-        Files.createDirectories(workDir);
+        Path workDir = Directories.fresh(Path.of("target", "chaos-cluster-it").toAbsolutePath());
 
         ChaosCampaign.Result result;
         ChaosCampaign.Settings settings = ChaosCampaign.Settings.defaults(rounds, seed, workDir).withCluster(3);
@@ -38,14 +35,5 @@ class ChaosClusterIT {
         assertThat(result.violations()).as("invariant violations (seed %d): see the ROUND lines above", seed).isZero();
         assertThat(result.errors()).as("rounds the driver could not complete (seed %d)", seed).isZero();
         assertThat(result.kills()).as("kills by kind").containsKey(ChaosCampaign.RANDOM_FOLLOWER);
-    }
-
-    private static void deleteRecursively(Path root) throws Exception {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (var paths = Files.walk(root)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
     }
 }

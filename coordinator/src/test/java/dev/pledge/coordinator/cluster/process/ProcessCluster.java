@@ -1,14 +1,10 @@
 package dev.pledge.coordinator.cluster.process;
 
+import dev.pledge.testkit.ClusterView;
 import dev.pledge.testkit.CoordinatorProcess;
-import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,7 +22,6 @@ import java.util.stream.Stream;
  */
 final class ProcessCluster implements AutoCloseable {
     static final String TOKEN = "cluster-it-token";
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     /** One node as {@code GET /api/v1/cluster} on it describes itself. */
     record NodeView(int node, String role, String leaderUrl, long term, long commitIndex, long appliedIndex) {
@@ -189,24 +184,8 @@ final class ProcessCluster implements AutoCloseable {
         if (processes[node] == null || !processes[node].isAlive() || paused[node]) {
             return Optional.empty();
         }
-        try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(apiUrl(node) + "/api/v1/cluster"))
-                    .timeout(Duration.ofSeconds(1)).header("Authorization", "Bearer " + TOKEN).GET().build(),
-                    HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() != 200) {
-                return Optional.empty();
-            }
-            JsonNode j = JSON.readTree(r.body());
-            return Optional.of(new NodeView(node, j.get("role").asString(),
-                    j.hasNonNull("leader") ? j.get("leader").asString() : null, j.get("epoch").asLong(),
-                    j.hasNonNull("commitIndex") ? j.get("commitIndex").asLong() : -1,
-                    j.hasNonNull("appliedIndex") ? j.get("appliedIndex").asLong() : -1));
-        } catch (IOException e) {
-            return Optional.empty();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return Optional.empty();
-        }
+        return ClusterView.fetch(http, apiUrl(node), TOKEN).map(v -> new NodeView(node, v.role(), v.leaderUrl(), v.term(),
+                v.commitIndex(), v.appliedIndex()));
     }
 
     List<NodeView> views() {
