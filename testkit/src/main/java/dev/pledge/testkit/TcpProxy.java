@@ -45,13 +45,25 @@ public final class TcpProxy implements AutoCloseable {
                     closeQuietly(client);
                     continue;
                 }
-                Socket server = new Socket(InetAddress.getLoopbackAddress(), targetPort);
+                Socket server;
+                try {
+                    server = new Socket(InetAddress.getLoopbackAddress(), targetPort);
+                } catch (IOException refused) {
+                    // The target is not listening (yet): reset the client, as a refused connect would. Left
+                    // open, the client would wait forever on a connection that carries nothing; a gRPC
+                    // channel then never sends anything to the target, even once it is up.
+                    client.setSoLinger(true, 0);
+                    closeQuietly(client);
+                    continue;
+                }
+                client.setTcpNoDelay(true);
+                server.setTcpNoDelay(true);
                 sockets.add(client);
                 sockets.add(server);
                 pump(client, server);
                 pump(server, client);
             } catch (IOException e) {
-                // listener closed, or the target refused: the client sees its connection fail
+                // the listener was closed
             }
         }
     }
