@@ -2,6 +2,8 @@ package dev.pledge.coordinator.cluster;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -399,6 +401,7 @@ public final class RaftDecisionLog implements DecisionLog {
             timer = deadlines;
             stateMachine = new DecisionStateMachine(table, new StateMachineEvents());
             RaftGroup startGroup = options.joining() ? RaftGroup.valueOf(groupId) : configuredGroup();
+            requireRaftPortFree();
             try {
                 server = RaftServer.newBuilder()
                         .setServerId(RaftPeerId.valueOf(options.peerId()))
@@ -427,6 +430,24 @@ public final class RaftDecisionLog implements DecisionLog {
             shutdownQuietly();
             state.set(State.NEW);
             throw e;
+        }
+    }
+
+    /**
+     * Ratis calls {@code System.exit(1)} when its gRPC server cannot bind, which ends the coordinator with a
+     * stack trace and no advice. Binding the port once first turns the common case (another process holds it)
+     * into an error that says what to do; the process still fails fast.
+     */
+    private void requireRaftPortFree() throws IOException {
+        Peer self = options.self();
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress(self.host(), self.port()));
+        } catch (IOException e) {
+            throw new IOException(name + " cannot listen for its Raft peers on " + self.address() + " (" + e.getMessage()
+                    + "). Another process holds that port, often an earlier coordinator of this node that is still"
+                    + " running: stop it, or give node " + self.id() + " a free port in pledge.cluster.peers on"
+                    + " every node", e);
         }
     }
 
