@@ -97,8 +97,9 @@ final class RaftTestCluster implements AutoCloseable {
     }
 
     static {
-        // Ratis calls System.exit when its gRPC server cannot bind: that would kill the whole test JVM
-        // (seen once in CI when a node reopened on the port its previous instance had just released).
+        // A node reopened on the port its previous instance just released may find it still held (seen
+        // in CI): RaftDecisionLog's port check then fails, or, if the port is taken between that check
+        // and Ratis' bind, Ratis calls System.exit, which would kill the whole test JVM. start() retries.
         org.apache.ratis.util.ExitUtils.disableSystemExit();
     }
 
@@ -129,7 +130,8 @@ final class RaftTestCluster implements AutoCloseable {
     private static boolean cannotBind(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             String m = String.valueOf(t.getMessage());
-            if (m.contains("Failed to bind") || m.contains("Failed to start Grpc server")) {
+            if (m.contains("cannot listen for its Raft peers") || m.contains("Failed to bind")
+                    || m.contains("Failed to start Grpc server")) {
                 return true;
             }
         }
