@@ -25,7 +25,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class FakeParticipant implements AutoCloseable {
     public enum Branch { ACTIVE, PREPARED, COMMITTED, ROLLED_BACK }
 
-    public record Call(String kind, String txid, String branchId, boolean onePhase) {
+    /**
+     * One callback as received: {@code caller} is the request's {@code User-Agent} (the coordinator names its
+     * node there), {@code atNanos} the {@link System#nanoTime()} of its arrival.
+     */
+    public record Call(String kind, String txid, String branchId, boolean onePhase, String caller, long atNanos) {
     }
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -118,6 +122,10 @@ public final class FakeParticipant implements AutoCloseable {
         return txid + "/" + branchId;
     }
 
+    private static Call call(HttpExchange ex, String kind, String txid, String branchId, boolean onePhase) {
+        return new Call(kind, txid, branchId, onePhase, ex.getRequestHeaders().getFirst("User-Agent"), System.nanoTime());
+    }
+
     private void handle(HttpExchange ex) throws IOException {
         try (ex) {
             if (down) {
@@ -135,7 +143,7 @@ public final class FakeParticipant implements AutoCloseable {
             String key = key(txid, branchId);
             String answer;
             if (path.endsWith("/prepare")) {
-                calls.add(new Call("prepare", txid, branchId, false));
+                calls.add(call(ex, "prepare", txid, branchId, false));
                 String vote = votes.getOrDefault(branchId, readOnly.contains(branchId) ? "READ_ONLY" : "COMMIT");
                 Branch now = branches.get(key);
                 if (now != null && now != Branch.ACTIVE) {
@@ -150,7 +158,7 @@ public final class FakeParticipant implements AutoCloseable {
                 answer = "{\"vote\":\"" + vote + "\"}";
             } else if (path.endsWith("/commit")) {
                 boolean onePhase = body.get("onePhase").asBoolean();
-                calls.add(new Call("commit", txid, branchId, onePhase));
+                calls.add(call(ex, "commit", txid, branchId, onePhase));
                 if (failPhaseTwo.getAndDecrement() > 0) {
                     ex.sendResponseHeaders(503, -1);
                     return;
@@ -165,7 +173,7 @@ public final class FakeParticipant implements AutoCloseable {
                     answer = "{\"outcome\":\"UNKNOWN_BRANCH\"}";
                 }
             } else if (path.endsWith("/rollback")) {
-                calls.add(new Call("rollback", txid, branchId, false));
+                calls.add(call(ex, "rollback", txid, branchId, false));
                 if (failPhaseTwo.getAndDecrement() > 0) {
                     ex.sendResponseHeaders(503, -1);
                     return;

@@ -104,7 +104,7 @@ public class CoordinatorConfiguration {
                                           ExecutorService participantCallExecutor) {
         String token = props.security().callbackToken() != null ? props.security().callbackToken()
                 : tokens.bootstrapToken().orElse(null);
-        return new HttpParticipantGateway(json, token, props.participant().connectTimeout(),
+        return new HttpParticipantGateway(json, token, props.nodeId(), props.participant().connectTimeout(),
                 props.participant().callTimeout(), participantCallExecutor);
     }
 

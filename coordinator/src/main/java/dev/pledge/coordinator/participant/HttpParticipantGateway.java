@@ -15,19 +15,25 @@ import java.util.concurrent.Executor;
 /**
  * Calls participant callbacks with the JDK HttpClient (HTTP/1.1, keep-alive, asynchronous), with
  * the coordinator's bearer token. Any status other than 200, or a body without the expected field,
- * fails the future: the engine treats that like a lost call.
+ * fails the future: the engine treats that like a lost call. Every call names the calling node in its
+ * {@code User-Agent} ({@code pledge-coordinator node=<node id>}), so a participant's access log shows which
+ * member of a cluster drove a branch.
  */
 public final class HttpParticipantGateway implements ParticipantGateway {
     private static final int MAX_RESPONSE_BYTES = 16 * 1024;
+    /** Followed by the node id; see the class comment. */
+    public static final String USER_AGENT_PREFIX = "pledge-coordinator node=";
 
     private final HttpClient client;
     private final JsonMapper json;
     private final String bearerToken;
     private final Duration requestTimeout;
+    private final String userAgent;
 
-    public HttpParticipantGateway(JsonMapper json, String bearerToken, Duration connectTimeout, Duration requestTimeout,
-                                  Executor executor) {
+    public HttpParticipantGateway(JsonMapper json, String bearerToken, String nodeId, Duration connectTimeout,
+                                  Duration requestTimeout, Executor executor) {
         this.json = json;
+        this.userAgent = USER_AGENT_PREFIX + nodeId;
         this.bearerToken = bearerToken;
         this.requestTimeout = requestTimeout;
         HttpClient.Builder builder = HttpClient.newBuilder()
@@ -84,6 +90,7 @@ public final class HttpParticipantGateway implements ParticipantGateway {
                     .timeout(requestTimeout)
                     .header("Content-Type", "application/json")
                     .header("Accept", "application/json")
+                    .header("User-Agent", userAgent)
                     .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)));
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);

@@ -75,7 +75,7 @@ class SafetyRulesTest {
         faulty = new FaultyDecisionLog(new FileDecisionLog(dir.resolve("log")));
         ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(2);
         ExecutorService io = Executors.newFixedThreadPool(4);
-        HttpParticipantGateway gateway = new HttpParticipantGateway(JsonMapper.builder().build(), null,
+        HttpParticipantGateway gateway = new HttpParticipantGateway(JsonMapper.builder().build(), null, "node-1",
                 Duration.ofSeconds(1), Duration.ofSeconds(2), io);
         TransactionEngine engine = new TransactionEngine(props(dir, appendTimeout), faulty, gateway, XaBridge.NONE, Set.of(),
                 Clock.systemUTC(), scheduler);

@@ -1,5 +1,6 @@
 package dev.pledge.coordinator.cluster.process;
 
+import dev.pledge.coordinator.participant.HttpParticipantGateway;
 import dev.pledge.testkit.FakeParticipant;
 import dev.pledge.testkit.TcpProxy;
 import org.junit.jupiter.api.AfterAll;
@@ -31,6 +32,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -154,7 +156,7 @@ class ClusterFailoverIT {
 
     @Test
     @Order(2)
-    void leaderFrozenBeyondTheElectionTimeoutNeitherIssuesNorDecidesAfterSigcont() throws Exception {
+    void leaderFrozenBeyondTheElectionTimeoutNeitherIssuesDecidesNorCallsParticipantsAfterSigcont() throws Exception {
         ProcessCluster cluster = sharedCluster();
         int leader = cluster.awaitLeader(Duration.ofSeconds(30), 1);
         long oldTerm = cluster.view(leader).orElseThrow().term();
@@ -163,6 +165,11 @@ class ClusterFailoverIT {
              CommitWorkload load = new CommitWorkload(cluster.apiUrls(), a, b, 4, 0, Duration.ofSeconds(30))) {
             load.start();
             awaitTrue("20 commits before the freeze", Duration.ofSeconds(60), () -> load.committedCount() >= 20);
+            // b refuses phase 2 from just before the freeze until 3 s after SIGCONT, so the frozen leader holds
+            // retries that fall due while it is stopped: unless it knows it may no longer decide, it sends them
+            // the moment it runs again, before it has heard of the new term.
+            b.failNextPhaseTwoCalls(Integer.MAX_VALUE);
+            Thread.sleep(300);
 
             long frozenAt = System.nanoTime();
             cluster.pause(leader);
@@ -176,6 +183,16 @@ class ClusterFailoverIT {
             cluster.resume(leader);
             Thread.sleep(3_000);
             probe.stop();
+            b.failNextPhaseTwoCalls(0);
+            String oldLeaderAgent = HttpParticipantGateway.USER_AGENT_PREFIX + cluster.nodeId(leader);
+            List<FakeParticipant.Call> phaseTwoByOldLeaderBefore = Stream.concat(a.calls().stream(), b.calls().stream())
+                    .filter(c -> !c.kind().equals("prepare") && oldLeaderAgent.equals(c.caller())
+                            && c.atNanos() > frozenAt - Duration.ofSeconds(1).toNanos() && c.atNanos() < frozenAt)
+                    .toList();
+            List<FakeParticipant.Call> phaseTwoByOldLeaderAfter = Stream.concat(a.calls().stream(), b.calls().stream())
+                    .filter(c -> !c.kind().equals("prepare") && oldLeaderAgent.equals(c.caller())
+                            && c.atNanos() > resumedAt)
+                    .toList();
 
             awaitTrue("the old leader follows the new one", Duration.ofSeconds(20), () -> cluster.view(leader)
                     .filter(v -> "FOLLOWER".equals(v.role()) && v.term() >= newTerm && v.leaderUrl() != null
@@ -218,11 +235,13 @@ class ClusterFailoverIT {
                             + " SIGCONT: %s, old-term txids among them %s (the last one %d ms after SIGCONT; asked to commit"
                             + " now: %s); old-term txids beyond seq %d (the last a client had"
                             + " before the freeze): %d, of which requested after the freeze: %d; decisions it gave after"
-                            + " SIGCONT: %s (of commit requests sent after the freeze: %s); %d txids begun, %d commits,"
+                            + " SIGCONT: %s (of commit requests sent after the freeze: %s); phase-2 calls it made in the"
+                            + " second before the freeze: %d, after SIGCONT: %s; %d txids begun, %d commits,"
                             + " %d client errors",
                     cluster.nodeId(leader), oldTerm, cluster.nodeId(newLeader), newTerm, oldLeaderView.role(),
                     oldLeaderView.term(), writeAfter, probe.statuses, probeOldTerm, lastProbeIssueMs, probeOutcomes, maxSeqBeforeFreeze, oldTermBeyond.size(),
-                    oldTermRequestedAfterFreeze.size(), oldLeaderDecisionsAfterResume, decidedWhileDeposed, load.begun.size(),
+                    oldTermRequestedAfterFreeze.size(), oldLeaderDecisionsAfterResume, decidedWhileDeposed,
+                    phaseTwoByOldLeaderBefore.size(), phaseTwoByOldLeaderAfter, load.begun.size(),
                     load.committedCount(), load.errors.get());
 
             assertThat(violations).as("invariant violations after SIGSTOP/SIGCONT of the leader").isEmpty();
@@ -234,6 +253,10 @@ class ClusterFailoverIT {
             assertThat(decidedWhileDeposed).as("decisions the deposed leader gave to commit requests sent after the freeze")
                     .isEmpty();
             assertThat(probeOldTerm).as("txids of the old term %d the deposed leader issued after SIGCONT", oldTerm).isEmpty();
+            assertThat(phaseTwoByOldLeaderBefore).as("phase-2 calls of the leader in the second before the freeze"
+                    + " (so that it had retries pending)").isNotEmpty();
+            assertThat(phaseTwoByOldLeaderAfter).as("phase-2 calls the deposed leader made after SIGCONT (at most one"
+                    + " that had passed its lease check at the instant of the freeze)").hasSizeLessThanOrEqualTo(1);
             assertThat(oldTermRequestedAfterFreeze).as("old-term txids begun by requests sent after the freeze").isEmpty();
             assertThat(oldTermBeyond.size()).as("old-term txids issued beyond what clients had before the freeze"
                     + " (at most the begins in flight at that instant)").isLessThanOrEqualTo(4);
