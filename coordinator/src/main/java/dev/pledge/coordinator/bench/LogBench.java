@@ -14,6 +14,8 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -36,6 +38,11 @@ import dev.pledge.coordinator.log.LogRecordCodec;
  *       in batches of the size {@code group} achieved in the same round, one {@code force} per
  *       batch, zero-filling ahead in the same 4 MiB steps the log uses: what the disk allows for
  *       that write pattern, so {@code group / raw} is the log's own efficiency.</li>
+ *   <li>{@code handoff}: no disk at all: the appenders encode their records and hand them to one
+ *       thread through a queue of the log's size, which takes batches, copies them into one buffer
+ *       and completes their futures. It is the log's thread hand-off alone, so its rate bounds what
+ *       any design that parks one appender thread per record can reach on this machine, whatever the
+ *       disk. Printed as the {@code CEILING} line; not part of the targets.</li>
  * </ul>
  * Each appender thread appends one COMMIT at a time and waits for it, like a request thread at the
  * commit point. Like the engine, it also appends a LAZY COMPLETED record for every 64 of its
@@ -52,7 +59,7 @@ import dev.pledge.coordinator.log.LogRecordCodec;
  *
  * <p>Arguments (all optional): {@code --seconds=N} measured per run (default 2),
  * {@code --rounds=N} (default 3), {@code --warmup=N} seconds of JIT warm-up before everything
- * (default 4), {@code --threads=1,8,64}, {@code --modes=group,single,raw},
+ * (default 4), {@code --threads=1,8,64}, {@code --modes=group,single,raw,handoff},
  * {@code --dir=PATH} where the temporary logs go (default: the system temp directory; it must be
  * on the disk you want to measure).
  */
@@ -72,7 +79,7 @@ public final class LogBench {
             int rounds = 3;
             int warmup = 4;
             List<Integer> threads = List.of(1, 8, 64);
-            List<String> modes = List.of("group", "single", "raw");
+            List<String> modes = List.of("group", "single", "raw", "handoff");
             Path dir = Path.of(System.getProperty("java.io.tmpdir"));
             for (String arg : args) {
                 String[] kv = arg.split("=", 2);
@@ -86,11 +93,13 @@ public final class LogBench {
                     case "--modes" -> modes = List.of(value.split(","));
                     case "--dir" -> dir = Path.of(value);
                     default -> throw new IllegalArgumentException("unknown argument " + arg + "; expected --seconds=N,"
-                            + " --rounds=N, --warmup=N, --threads=1,8,64, --modes=group,single,raw or --dir=PATH");
+                            + " --rounds=N, --warmup=N, --threads=1,8,64, --modes=group,single,raw,handoff or --dir=PATH");
                 }
             }
-            if (!List.of("group", "single", "raw").containsAll(modes) || modes.contains("raw") && !modes.contains("group")) {
-                throw new IllegalArgumentException("--modes takes group, single and raw (raw needs group): " + modes);
+            if (!List.of("group", "single", "raw", "handoff").containsAll(modes)
+                    || modes.contains("raw") && !modes.contains("group")) {
+                throw new IllegalArgumentException("--modes takes group, single, raw and handoff (raw needs group): "
+                        + modes);
             }
             return new Settings(seconds, rounds, warmup, threads, modes, dir);
         }
@@ -171,6 +180,7 @@ public final class LogBench {
             Row group = new Row("group", threads, new ArrayList<>());
             Row single = new Row("single", threads, new ArrayList<>());
             Row raw = new Row("raw", threads, new ArrayList<>());
+            Row handoff = new Row("handoff", threads, new ArrayList<>());
             for (int round = 0; round < settings.rounds(); round++) {
                 if (settings.modes().contains("group")) {
                     group.runs().add(runLog(threads, FileDecisionLog.Options.defaults(), settings.seconds(), settings));
@@ -183,8 +193,12 @@ public final class LogBench {
                     double batch = group.runs().get(group.runs().size() - 1).avgBatch();
                     raw.runs().add(runRaw(Math.max(1, (int) Math.round(batch)), settings.seconds(), settings));
                 }
+                if (settings.modes().contains("handoff")) {
+                    handoff.runs().add(runAppenders(threads, new Handoff(FileDecisionLog.Options.defaults()),
+                            settings.seconds()));
+                }
             }
-            for (Row row : List.of(group, single, raw)) {
+            for (Row row : List.of(group, single, raw, handoff)) {
                 if (!row.runs().isEmpty()) {
                     rows.add(row);
                 }
@@ -202,11 +216,16 @@ public final class LogBench {
                     row.medianRecordsPerSecond(), row.range(), latency.getValueAtPercentile(50),
                     latency.getValueAtPercentile(99), row.avgBatch(), row.cpuMicrosPerRecord());
         }
-        if (settings.modes().size() == 3) {
+        if (settings.modes().containsAll(List.of("group", "single", "raw"))) {
             double group = find(rows, "group", top).medianRecordsPerSecond();
             double single = find(rows, "single", top).medianRecordsPerSecond();
             double raw = find(rows, "raw", top).medianRecordsPerSecond();
             System.out.println();
+            if (settings.modes().contains("handoff")) {
+                double handoff = find(rows, "handoff", top).medianRecordsPerSecond();
+                System.out.printf(Locale.ROOT, "CEILING handoff_vs_raw=%.2f group_vs_handoff=%.2f (thread hand-off"
+                        + " alone, no disk, at %d appenders)%n", handoff / raw, group / handoff, top);
+            }
             System.out.printf(Locale.ROOT, "RESULT group_vs_single=%.2f group_vs_raw=%.2f%n", group / single,
                     group / raw);
         }
@@ -245,12 +264,49 @@ public final class LogBench {
 
     private enum Phase { RAMP_UP, MEASURE, STOP }
 
+    /** Where the appenders of a run append: the log, or the hand-off alone. */
+    private interface Sink extends AutoCloseable {
+        CompletableFuture<Void> append(LogRecord record, DecisionLog.Durability durability);
+
+        /** Records and batches handed on so far. */
+        DecisionLog.LogStats stats();
+    }
+
     /** Appender threads against a fresh log: one second to reach a steady state, then {@code seconds} measured. */
     private static Run runLog(int threads, FileDecisionLog.Options options, int seconds, Settings settings)
             throws Exception {
         Path dir = Files.createTempDirectory(settings.dir(), "pledge-log-bench-");
-        try (FileDecisionLog log = new FileDecisionLog(dir, options)) {
-            log.open();
+        try {
+            FileDecisionLog log = new FileDecisionLog(dir, options);
+            try {
+                log.open();
+            } catch (IOException | RuntimeException e) {
+                log.close();
+                throw e;
+            }
+            return runAppenders(threads, new Sink() {
+                @Override
+                public CompletableFuture<Void> append(LogRecord record, DecisionLog.Durability durability) {
+                    return log.append(record, durability);
+                }
+
+                @Override
+                public DecisionLog.LogStats stats() {
+                    return log.stats();
+                }
+
+                @Override
+                public void close() throws Exception {
+                    log.close();
+                }
+            }, seconds);
+        } finally {
+            deleteRecursively(dir);
+        }
+    }
+
+    private static Run runAppenders(int threads, Sink sink, int seconds) throws Exception {
+        try (Sink log = sink) {
             Histogram[] latencies = new Histogram[threads];
             long[] counts = new long[threads];
             AtomicReference<Phase> phase = new AtomicReference<>(Phase.RAMP_UP);
@@ -318,8 +374,87 @@ public final class LogBench {
             }
             return new Run(total, elapsed / 1e9, cpu, all, after.records() - before.records(),
                     after.batches() - before.batches());
-        } finally {
-            deleteRecursively(dir);
+        }
+    }
+
+    /**
+     * The log's hand-off without the log: the appender encodes and frames its record and queues it; one
+     * thread takes up to a batch of what is queued, copies the frames into one direct buffer (as the
+     * writer does before its write) and completes the futures in order. No write, no force, no table.
+     */
+    private static final class Handoff implements Sink {
+        private record Item(byte[] frame, CompletableFuture<Void> future) {
+        }
+
+        private final ArrayBlockingQueue<Item> queue;
+        private final int maxBatch;
+        private final ByteBuffer buffer;
+        private final Thread taker;
+        private volatile boolean closed;
+        private volatile long records;
+        private volatile long batches;
+
+        Handoff(FileDecisionLog.Options options) {
+            this.queue = new ArrayBlockingQueue<>(options.maxQueuedRecords());
+            this.maxBatch = options.maxBatchRecords();
+            this.buffer = ByteBuffer.allocateDirect(options.maxBatchBytes());
+            this.taker = new Thread(this::take, "bench-handoff-taker");
+            taker.start();
+        }
+
+        @Override
+        public CompletableFuture<Void> append(LogRecord record, DecisionLog.Durability durability) {
+            byte[] payload = LogRecordCodec.encode(record);
+            byte[] frame = new byte[8 + payload.length];
+            ByteBuffer.wrap(frame).putInt(payload.length).putInt(0).put(payload);
+            Item item = new Item(frame, new CompletableFuture<>());
+            try {
+                queue.put(item);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                item.future().completeExceptionally(e);
+            }
+            return item.future();
+        }
+
+        private void take() {
+            List<Item> batch = new ArrayList<>(maxBatch);
+            try {
+                while (!closed) {
+                    Item first = queue.poll(10, TimeUnit.MILLISECONDS);
+                    if (first == null) {
+                        continue;
+                    }
+                    batch.add(first);
+                    queue.drainTo(batch, maxBatch - 1);
+                    buffer.clear();
+                    for (Item item : batch) {
+                        if (item.frame().length > buffer.remaining()) {
+                            buffer.clear();
+                        }
+                        buffer.put(item.frame());
+                    }
+                    records += batch.size();
+                    batches++;
+                    for (Item item : batch) {
+                        item.future().complete(null);
+                    }
+                    batch.clear();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        @Override
+        public DecisionLog.LogStats stats() {
+            return new DecisionLog.LogStats(records, batches, 0, 0);
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            closed = true;
+            taker.join();
         }
     }
 
