@@ -907,10 +907,10 @@ public final class RaftDecisionLog implements DecisionLog {
         }
         long leaseMs = options.electionTimeoutMin().toMillis() * 9 / 10;
         List<RaftPeerId> voters = d.getRaftConf().getCurrentPeers().stream().map(RaftPeer::getId).toList();
-        // how long ago each voting follower last acknowledged this leader, youngest first
-        long[] ages = SnapshotFallbackRpcType.followersOf(d.getMemberId()).stream()
-                .filter(f -> voters.contains(f.getId()))
-                .mapToLong(f -> f.getLastRespondedAppendEntriesSendTime().elapsedTimeMs()).sorted().toArray();
+        // how long ago this leader sent the last append-entries each voting follower accepted, youngest first
+        long[] ages = SnapshotFallbackRpcType.acceptedSendTimes(d.getMemberId()).entrySet().stream()
+                .filter(e -> voters.contains(e.getKey()))
+                .mapToLong(e -> e.getValue().elapsedTimeMs()).sorted().toArray();
         int needed = voters.size() / 2; // acknowledgements besides this node's own for a majority
         if (needed == 0) {
             return true; // a group of one

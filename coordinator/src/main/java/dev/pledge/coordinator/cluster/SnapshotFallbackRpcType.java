@@ -1,6 +1,5 @@
 package dev.pledge.coordinator.cluster;
 
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -11,14 +10,19 @@ import org.apache.ratis.protocol.RaftGroupMemberId;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.grpc.GrpcFactory;
 import org.apache.ratis.grpc.server.GrpcLogAppender;
+import org.apache.ratis.proto.RaftProtos.AppendEntriesReplyProto;
+import org.apache.ratis.proto.RaftProtos.AppendEntriesRequestProto;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.rpc.RpcFactory;
 import org.apache.ratis.rpc.RpcType;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.leader.FollowerInfo;
 import org.apache.ratis.server.leader.LeaderState;
 import org.apache.ratis.server.leader.LogAppender;
+import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.raftlog.RaftLog;
 import org.apache.ratis.statemachine.SnapshotInfo;
+import org.apache.ratis.util.Timestamp;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,13 +49,13 @@ public final class SnapshotFallbackRpcType implements RpcType {
     /** Times the fallback sent a snapshot, in this JVM (all groups); for tests and diagnostics. */
     private static final AtomicLong FALLBACKS = new AtomicLong();
     /**
-     * The followers of the latest leadership of each division in this JVM, as Ratis hands them to the log
-     * appenders this factory creates. Ratis has no public way to read them from a division, and the leader
-     * lease needs their {@link FollowerInfo#getLastRespondedAppendEntriesSendTime()}.
+     * The latest leadership of each division in this JVM: for each follower, the send time of the last
+     * append-entries it accepted. Ratis has no public way to read its followers from a division, and the
+     * leader lease needs exactly this.
      */
     private static final Map<RaftGroupMemberId, Leadership> LEADERSHIPS = new ConcurrentHashMap<>();
 
-    private record Leadership(LeaderState state, Map<RaftPeerId, FollowerInfo> followers) {
+    private record Leadership(LeaderState state, Map<RaftPeerId, Timestamp> accepted) {
     }
 
     /** Ratis instantiates the type from its class name. */
@@ -74,14 +78,16 @@ public final class SnapshotFallbackRpcType implements RpcType {
     }
 
     /**
-     * The followers of the division's current (or last) leadership; empty if it never led in this JVM. Each
-     * one's last responded append-entries send time says when that follower last acknowledged this leader,
-     * measured from when the leader *sent* the request, so answers delayed in a socket (a frozen leader
-     * reading them after SIGCONT) cannot make the acknowledgement look newer than it is.
+     * For each follower of the division's current (or last) leadership that has accepted an append-entries
+     * of it, when the leader <em>sent</em> the last one it accepted; empty if the division never led in this
+     * JVM. Send times, so that answers delayed in a socket (a frozen leader reading them after SIGCONT) cannot
+     * make an acknowledgement look newer than it is; accepted ones only, because Ratis stamps every answer,
+     * including a follower's refusal with a newer term, which is what a deposed leader gets right after
+     * SIGCONT and must not renew its lease.
      */
-    static Collection<FollowerInfo> followersOf(RaftGroupMemberId division) {
+    static Map<RaftPeerId, Timestamp> acceptedSendTimes(RaftGroupMemberId division) {
         Leadership current = LEADERSHIPS.get(division);
-        return current == null ? List.of() : current.followers().values();
+        return current == null ? Map.of() : current.accepted();
     }
 
     /** Forgets a division that closed. */
@@ -96,14 +102,64 @@ public final class SnapshotFallbackRpcType implements RpcType {
 
         @Override
         public LogAppender newLogAppender(RaftServer.Division server, LeaderState state, FollowerInfo follower) {
-            LEADERSHIPS.compute(server.getMemberId(), (id, current) -> {
-                Leadership leadership = current != null && current.state() == state ? current
-                        : new Leadership(state, new ConcurrentHashMap<>());
-                leadership.followers().put(follower.getId(), follower);
-                return leadership;
-            });
-            return new Appender(server, state, follower);
+            Leadership leadership = LEADERSHIPS.compute(server.getMemberId(), (id, current) ->
+                    current != null && current.state() == state ? current : new Leadership(state, new ConcurrentHashMap<>()));
+            return new Appender(server, new AcceptanceRecorder(state, leadership.accepted()), follower);
         }
+    }
+
+    /**
+     * The leader state as this factory's appenders see it: Ratis' own, with {@link #onAppendEntriesReply}
+     * noting acceptances. Ratis' gRPC appender calls it for every answer, on the thread that has just stamped
+     * the follower with the send time of the request answered; for a SUCCESS that stamp is what the lease
+     * counts, for a refusal (NOT_LEADER with a newer term, INCONSISTENCY) nothing is noted.
+     */
+    private record AcceptanceRecorder(LeaderState delegate, Map<RaftPeerId, Timestamp> accepted) implements LeaderState {
+        @Override
+        public void onAppendEntriesReply(LogAppender appender, AppendEntriesReplyProto reply) {
+            if (reply.getResult() == AppendEntriesReplyProto.AppendResult.SUCCESS) {
+                FollowerInfo follower = appender.getFollower();
+                accepted.put(follower.getId(), follower.getLastRespondedAppendEntriesSendTime());
+            }
+            delegate.onAppendEntriesReply(appender, reply);
+        }
+
+        @Override
+        public void onFollowerSuccessAppendEntries(FollowerInfo follower) {
+            delegate.onFollowerSuccessAppendEntries(follower);
+        }
+
+        @Override
+        public void restart(LogAppender appender) {
+            delegate.restart(appender);
+        }
+
+        @Override
+        public AppendEntriesRequestProto newAppendEntriesRequestProto(FollowerInfo follower, List<LogEntryProto> entries,
+                                                                      TermIndex previous, long callId) {
+            return delegate.newAppendEntriesRequestProto(follower, entries, previous, callId);
+        }
+
+        @Override
+        public void checkHealth(FollowerInfo follower) {
+            delegate.checkHealth(follower);
+        }
+
+        @Override
+        public boolean onFollowerTerm(FollowerInfo follower, long followerTerm) {
+            return delegate.onFollowerTerm(follower, followerTerm);
+        }
+
+        @Override
+        public void onFollowerCommitIndex(FollowerInfo follower, long commitIndex) {
+            delegate.onFollowerCommitIndex(follower, commitIndex);
+        }
+
+        @Override
+        public boolean isFollowerBootstrapping(FollowerInfo follower) {
+            return delegate.isFollowerBootstrapping(follower);
+        }
+
     }
 
     static final class Appender extends GrpcLogAppender {
