@@ -114,7 +114,7 @@ public final class SnapshotFallbackRpcType implements RpcType {
      * the follower with the send time of the request answered; for a SUCCESS that stamp is what the lease
      * counts, for a refusal (NOT_LEADER with a newer term, INCONSISTENCY) nothing is noted.
      */
-    private record AcceptanceRecorder(LeaderState delegate, Map<RaftPeerId, Timestamp> accepted) implements LeaderState {
+    record AcceptanceRecorder(LeaderState delegate, Map<RaftPeerId, Timestamp> accepted) implements LeaderState {
         @Override
         public void onAppendEntriesReply(LogAppender appender, AppendEntriesReplyProto reply) {
             if (reply.getResult() == AppendEntriesReplyProto.AppendResult.SUCCESS) {
@@ -159,7 +159,6 @@ public final class SnapshotFallbackRpcType implements RpcType {
         public boolean isFollowerBootstrapping(FollowerInfo follower) {
             return delegate.isFollowerBootstrapping(follower);
         }
-
     }
 
     static final class Appender extends GrpcLogAppender {
