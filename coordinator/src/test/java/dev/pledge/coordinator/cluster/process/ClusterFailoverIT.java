@@ -185,14 +185,10 @@ class ClusterFailoverIT {
             probe.stop();
             b.failNextPhaseTwoCalls(0);
             String oldLeaderAgent = HttpParticipantGateway.USER_AGENT_PREFIX + cluster.nodeId(leader);
-            List<FakeParticipant.Call> phaseTwoByOldLeaderBefore = Stream.concat(a.calls().stream(), b.calls().stream())
-                    .filter(c -> !c.kind().equals("prepare") && oldLeaderAgent.equals(c.caller())
-                            && c.atNanos() > frozenAt - Duration.ofSeconds(1).toNanos() && c.atNanos() < frozenAt)
-                    .toList();
-            List<FakeParticipant.Call> phaseTwoByOldLeaderAfter = Stream.concat(a.calls().stream(), b.calls().stream())
-                    .filter(c -> !c.kind().equals("prepare") && oldLeaderAgent.equals(c.caller())
-                            && c.atNanos() > resumedAt)
-                    .toList();
+            List<FakeParticipant.Call> phaseTwoByOldLeaderBefore = phaseTwoCalls(oldLeaderAgent,
+                    frozenAt - Duration.ofSeconds(1).toNanos(), frozenAt, a, b);
+            List<FakeParticipant.Call> phaseTwoByOldLeaderAfter = phaseTwoCalls(oldLeaderAgent, resumedAt, Long.MAX_VALUE,
+                    a, b);
 
             awaitTrue("the old leader follows the new one", Duration.ofSeconds(20), () -> cluster.view(leader)
                     .filter(v -> "FOLLOWER".equals(v.role()) && v.term() >= newTerm && v.leaderUrl() != null
@@ -261,6 +257,15 @@ class ClusterFailoverIT {
             assertThat(oldTermBeyond.size()).as("old-term txids issued beyond what clients had before the freeze"
                     + " (at most the begins in flight at that instant)").isLessThanOrEqualTo(4);
         }
+    }
+
+    /** Commit and rollback calls that {@code caller} made to the participants, received between the two instants. */
+    private static List<FakeParticipant.Call> phaseTwoCalls(String caller, long fromNanos, long toNanos,
+                                                            FakeParticipant... participants) {
+        return Stream.of(participants).flatMap(p -> p.calls().stream())
+                .filter(c -> !c.kind().equals("prepare") && caller.equals(c.caller()))
+                .filter(c -> c.atNanos() > fromNanos && c.atNanos() < toNanos)
+                .toList();
     }
 
     /** Begin requests sent straight to one node, never following a redirect, from several threads. */
