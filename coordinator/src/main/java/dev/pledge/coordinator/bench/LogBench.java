@@ -276,32 +276,28 @@ public final class LogBench {
     private static Run runLog(int threads, FileDecisionLog.Options options, int seconds, Settings settings)
             throws Exception {
         Path dir = Files.createTempDirectory(settings.dir(), "pledge-log-bench-");
-        try {
-            FileDecisionLog log = new FileDecisionLog(dir, options);
-            try {
-                log.open();
-            } catch (IOException | RuntimeException e) {
-                log.close();
-                throw e;
-            }
-            return runAppenders(threads, new Sink() {
-                @Override
-                public CompletableFuture<Void> append(LogRecord record, DecisionLog.Durability durability) {
-                    return log.append(record, durability);
-                }
-
-                @Override
-                public DecisionLog.LogStats stats() {
-                    return log.stats();
-                }
-
-                @Override
-                public void close() throws Exception {
-                    log.close();
-                }
-            }, seconds);
+        try (FileDecisionLog log = new FileDecisionLog(dir, options)) {
+            log.open();
+            return runAppenders(threads, new LogSink(log), seconds);
         } finally {
             deleteRecursively(dir);
+        }
+    }
+
+    /** The log itself; whoever opened it closes it. */
+    private record LogSink(DecisionLog log) implements Sink {
+        @Override
+        public CompletableFuture<Void> append(LogRecord record, DecisionLog.Durability durability) {
+            return log.append(record, durability);
+        }
+
+        @Override
+        public DecisionLog.LogStats stats() {
+            return log.stats();
+        }
+
+        @Override
+        public void close() {
         }
     }
 
