@@ -130,7 +130,7 @@ final class RaftTestCluster implements AutoCloseable {
     private static boolean cannotBind(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             String m = String.valueOf(t.getMessage());
-            if (m.contains("cannot listen for its Raft peers") || m.contains("Failed to bind")
+            if (t instanceof java.net.BindException || m.contains("Failed to bind")
                     || m.contains("Failed to start Grpc server")) {
                 return true;
             }
