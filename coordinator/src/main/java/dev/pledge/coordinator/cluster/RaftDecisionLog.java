@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -905,21 +906,24 @@ public final class RaftDecisionLog implements DecisionLog {
         if (d == null || !d.getInfo().isLeader()) {
             return false;
         }
-        long leaseMs = options.electionTimeoutMin().toMillis() * 9 / 10;
+        long leaseNanos = options.electionTimeoutMin().toNanos() * 9 / 10;
         List<RaftPeerId> voters = d.getRaftConf().getCurrentPeers().stream().map(RaftPeer::getId).toList();
-        // how long ago this leader sent the last append-entries each voting follower accepted, youngest first
-        long[] ages = SnapshotFallbackRpcType.acceptedSendTimes(d.getMemberId()).entrySet().stream()
-                .filter(e -> voters.contains(e.getKey()))
-                .mapToLong(e -> e.getValue().elapsedTimeMs()).sorted().toArray();
         int needed = voters.size() / 2; // acknowledgements besides this node's own for a majority
         if (needed == 0) {
             return true; // a group of one
         }
-        if (ages.length < needed || ages[needed - 1] >= leaseMs) {
+        // when this leader sent the last append-entries each voting follower accepted, oldest first
+        long[] sent = SnapshotFallbackRpcType.acceptedSendTimes(d.getMemberId()).entrySet().stream()
+                .filter(e -> voters.contains(e.getKey())).mapToLong(Map.Entry::getValue).toArray();
+        if (sent.length < needed) {
             return false;
         }
-        leaseUntilNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(leaseMs - ages[needed - 1]);
-        return true;
+        Arrays.sort(sent); // nanoTime values of one JVM, close together: no wrap-around to fear in the order
+        // from send times only, never "now + remaining": a thread frozen between reading the clock and writing
+        // the field would otherwise stretch the lease past the freeze
+        long until = sent[sent.length - needed] + leaseNanos;
+        leaseUntilNanos = until;
+        return System.nanoTime() - until < 0;
     }
 
     /** The engine's gate for issuing txids and deciding: the ready leader of exactly that term, with its lease. */

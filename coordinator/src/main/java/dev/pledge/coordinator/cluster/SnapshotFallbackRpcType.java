@@ -3,7 +3,9 @@ package dev.pledge.coordinator.cluster;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.protocol.RaftGroupMemberId;
@@ -22,7 +24,6 @@ import org.apache.ratis.server.leader.LogAppender;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.raftlog.RaftLog;
 import org.apache.ratis.statemachine.SnapshotInfo;
-import org.apache.ratis.util.Timestamp;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,7 +56,7 @@ public final class SnapshotFallbackRpcType implements RpcType {
      */
     private static final Map<RaftGroupMemberId, Leadership> LEADERSHIPS = new ConcurrentHashMap<>();
 
-    private record Leadership(LeaderState state, Map<RaftPeerId, Timestamp> accepted) {
+    private record Leadership(LeaderState state, Map<RaftPeerId, Long> accepted) {
     }
 
     /** Ratis instantiates the type from its class name. */
@@ -79,13 +80,13 @@ public final class SnapshotFallbackRpcType implements RpcType {
 
     /**
      * For each follower of the division's current (or last) leadership that has accepted an append-entries
-     * of it, when the leader <em>sent</em> the last one it accepted; empty if the division never led in this
-     * JVM. Send times, so that answers delayed in a socket (a frozen leader reading them after SIGCONT) cannot
-     * make an acknowledgement look newer than it is; accepted ones only, because Ratis stamps every answer,
-     * including a follower's refusal with a newer term, which is what a deposed leader gets right after
-     * SIGCONT and must not renew its lease.
+     * of it, when ({@link System#nanoTime()}) the leader <em>created</em> the youngest one it accepted; empty
+     * if the division never led in this JVM. Send times, so that answers delayed in a socket (a frozen leader
+     * reading them after SIGCONT) cannot make an acknowledgement look newer than it is; accepted ones only,
+     * because a follower's refusal with a newer term is what a deposed leader gets right after SIGCONT and
+     * must not renew its lease.
      */
-    static Map<RaftPeerId, Timestamp> acceptedSendTimes(RaftGroupMemberId division) {
+    static Map<RaftPeerId, Long> acceptedSendTimes(RaftGroupMemberId division) {
         Leadership current = LEADERSHIPS.get(division);
         return current == null ? Map.of() : current.accepted();
     }
@@ -109,17 +110,56 @@ public final class SnapshotFallbackRpcType implements RpcType {
     }
 
     /**
-     * The leader state as this factory's appenders see it: Ratis' own, with {@link #onAppendEntriesReply}
-     * noting acceptances. Ratis' gRPC appender calls it for every answer, on the thread that has just stamped
-     * the follower with the send time of the request answered; for a SUCCESS that stamp is what the lease
-     * counts, for a refusal (NOT_LEADER with a newer term, INCONSISTENCY) nothing is noted.
+     * The leader state as one appender sees it: Ratis' own, noting when each append-entries was created
+     * ({@link #newAppendEntriesRequestProto}, just before Ratis sends it) and, for each answer, moving the
+     * follower's acknowledgement to the creation time of the very request a SUCCESS answers (matched by call
+     * id). Refusals (NOT_LEADER with a newer term, INCONSISTENCY) note nothing.
+     *
+     * <p>Why not the send time Ratis stamps on the follower: a follower answers on two streams (log and
+     * heartbeat), each on its own thread, and the stamp is one shared field. Right after SIGCONT a deposed
+     * leader handles answers that waited in its sockets (SUCCESS, sent before the freeze) while its fresh
+     * heartbeats are refused; a SUCCESS thread could read the stamp a refusal had just written and renew the
+     * lease. CI saw exactly that: one old-term txid issued 11 ms after SIGCONT. Creation time is a little
+     * earlier than the send, so the lease it gives is a little shorter, never longer.
      */
-    record AcceptanceRecorder(LeaderState delegate, Map<RaftPeerId, Timestamp> accepted) implements LeaderState {
+    static final class AcceptanceRecorder implements LeaderState {
+        /** Beyond this many unanswered requests, those older than {@link #FORGET_AFTER_NANOS} are dropped. */
+        private static final int PRUNE_ABOVE = 1024;
+        private static final long FORGET_AFTER_NANOS = TimeUnit.SECONDS.toNanos(30);
+
+        private final LeaderState delegate;
+        private final Map<RaftPeerId, Long> accepted;
+        private final LongSupplier nanoClock;
+        /** Call id to creation time ({@link System#nanoTime()}) of this appender's unanswered requests. */
+        private final Map<Long, Long> created = new ConcurrentHashMap<>();
+
+        AcceptanceRecorder(LeaderState delegate, Map<RaftPeerId, Long> accepted) {
+            this(delegate, accepted, System::nanoTime);
+        }
+
+        AcceptanceRecorder(LeaderState delegate, Map<RaftPeerId, Long> accepted, LongSupplier nanoClock) {
+            this.delegate = delegate;
+            this.accepted = accepted;
+            this.nanoClock = nanoClock;
+        }
+
+        @Override
+        public AppendEntriesRequestProto newAppendEntriesRequestProto(FollowerInfo follower, List<LogEntryProto> entries,
+                                                                      TermIndex previous, long callId) {
+            long now = nanoClock.getAsLong();
+            if (created.size() > PRUNE_ABOVE) { // answers that never came (a follower down, a reset stream)
+                created.values().removeIf(at -> now - at > FORGET_AFTER_NANOS);
+            }
+            created.put(callId, now);
+            return delegate.newAppendEntriesRequestProto(follower, entries, previous, callId);
+        }
+
         @Override
         public void onAppendEntriesReply(LogAppender appender, AppendEntriesReplyProto reply) {
-            if (reply.getResult() == AppendEntriesReplyProto.AppendResult.SUCCESS) {
-                FollowerInfo follower = appender.getFollower();
-                accepted.put(follower.getId(), follower.getLastRespondedAppendEntriesSendTime());
+            Long sentAt = created.remove(reply.getServerReply().getCallId());
+            if (sentAt != null && reply.getResult() == AppendEntriesReplyProto.AppendResult.SUCCESS) {
+                // the youngest acceptance wins; answers from the two streams may be handled out of order
+                accepted.merge(appender.getFollower().getId(), sentAt, (was, now) -> now - was > 0 ? now : was);
             }
             delegate.onAppendEntriesReply(appender, reply);
         }
@@ -132,12 +172,6 @@ public final class SnapshotFallbackRpcType implements RpcType {
         @Override
         public void restart(LogAppender appender) {
             delegate.restart(appender);
-        }
-
-        @Override
-        public AppendEntriesRequestProto newAppendEntriesRequestProto(FollowerInfo follower, List<LogEntryProto> entries,
-                                                                      TermIndex previous, long callId) {
-            return delegate.newAppendEntriesRequestProto(follower, entries, previous, callId);
         }
 
         @Override
