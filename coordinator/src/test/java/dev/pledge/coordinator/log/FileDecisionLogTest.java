@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -389,5 +390,46 @@ class FileDecisionLogTest {
                 .thenCompose(x -> log.append(completed("c1:1:1"), LAZY)));
 
         assertThat(log.table().wasCompleted("c1:1:1")).isTrue();
+    }
+
+    @Test
+    void futuresCompleteInAppendOrderAcrossBatchesOfEverySize() throws Exception {
+        FileDecisionLog log = open();
+        List<Integer> completedInOrder = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<CompletableFuture<Void>> futures = new ArrayList<>();
+        int next = 0;
+        // bursts of many records (full batches) between a few single ones (small batches), some of them lazy
+        for (int burst = 0; burst < 40; burst++) {
+            int size = burst % 2 == 0 ? 200 : 1 + burst % 3;
+            for (int i = 0; i < size; i++, next++) {
+                int index = next;
+                futures.add(log.append(commit("c1:1:" + index), burst % 5 == 0 ? LAZY : FORCED)
+                        .thenRun(() -> completedInOrder.add(index)));
+            }
+        }
+        CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+
+        assertThat(completedInOrder).hasSize(next).isSorted();
+        assertThat(log.stats().batches()).as("batches").isLessThan(next);
+    }
+
+    @Test
+    void closeReturnsOnlyOnceEveryAppendItAcceptedHasCompleted() throws Exception {
+        FileDecisionLog log = open();
+        List<CompletableFuture<Void>> futures = new ArrayList<>();
+        for (int i = 0; i < 5_000; i++) {
+            CompletableFuture<Void> appended = log.append(commit("c1:1:" + i), i % 2 == 0 ? FORCED : LAZY);
+            futures.add(appended);
+            if (i % 20 == 0) { // slow actions, so that completing lags well behind the appends
+                appended.thenRun(() -> LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1)));
+            }
+        }
+        log.close();
+
+        assertThat(futures).allMatch(CompletableFuture::isDone);
+        long succeeded = futures.stream().filter(f -> !f.isCompletedExceptionally()).count();
+        FileDecisionLog reopened = open();
+        assertThat(reopened.table().pendingCommits()).as("commits replayed after close").hasSizeGreaterThanOrEqualTo(
+                (int) succeeded);
     }
 }
