@@ -8,6 +8,8 @@ import tools.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,9 +29,11 @@ public final class FakeParticipant implements AutoCloseable {
 
     /**
      * One callback as received: {@code caller} is the request's {@code User-Agent} (the coordinator names its
-     * node there), {@code atNanos} the {@link System#nanoTime()} of its arrival.
+     * node there), {@code sentAt} its {@code Pledge-Sent-At} (when the coordinator made the call; null without
+     * one), {@code atNanos} the {@link System#nanoTime()} of its arrival.
      */
-    public record Call(String kind, String txid, String branchId, boolean onePhase, String caller, long atNanos) {
+    public record Call(String kind, String txid, String branchId, boolean onePhase, String caller, Instant sentAt,
+                       long atNanos) {
     }
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -123,7 +127,15 @@ public final class FakeParticipant implements AutoCloseable {
     }
 
     private static Call call(HttpExchange ex, String kind, String txid, String branchId, boolean onePhase) {
-        return new Call(kind, txid, branchId, onePhase, ex.getRequestHeaders().getFirst("User-Agent"), System.nanoTime());
+        String sentAt = ex.getRequestHeaders().getFirst("Pledge-Sent-At");
+        Instant sent;
+        try {
+            sent = sentAt == null ? null : Instant.parse(sentAt);
+        } catch (DateTimeParseException e) {
+            sent = null;
+        }
+        return new Call(kind, txid, branchId, onePhase, ex.getRequestHeaders().getFirst("User-Agent"), sent,
+                System.nanoTime());
     }
 
     private void handle(HttpExchange ex) throws IOException {
