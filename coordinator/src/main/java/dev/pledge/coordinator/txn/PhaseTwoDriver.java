@@ -117,9 +117,7 @@ public final class PhaseTwoDriver {
             if (!engine.holdsLease()) {
                 // maybe deposed without knowing it yet (frozen, cut off): call no participant; look again
                 // shortly, when this node either leads with a lease again or has stepped down
-                long wait = props.phaseTwo().initialBackoff().toMillis();
-                b.nextAttemptAt = Instant.ofEpochMilli(clock.millis() + wait);
-                scheduler.schedule(() -> attempt(tx, b), wait, TimeUnit.MILLISECONDS);
+                attemptAgainIn(tx, b, props.phaseTwo().initialBackoff().toMillis());
                 return;
             }
             commit = tx.state == TxState.COMMITTING;
@@ -132,9 +130,7 @@ public final class PhaseTwoDriver {
                 if (clock.instant().isBefore(graceEnd)) {
                     // Phase-2 ownership: the participant that prepared this branch finishes it itself
                     // and reports; the coordinator steps in only after the grace period.
-                    long wait = Math.max(1, graceEnd.toEpochMilli() - clock.millis());
-                    b.nextAttemptAt = graceEnd;
-                    scheduler.schedule(() -> attempt(tx, b), wait, TimeUnit.MILLISECONDS);
+                    attemptAgainIn(tx, b, Math.max(1, graceEnd.toEpochMilli() - clock.millis()));
                     return;
                 }
                 if (!reachable) {
@@ -282,17 +278,20 @@ public final class PhaseTwoDriver {
     }
 
     private void scheduleRetry(GlobalTransaction tx, BranchEntry b) {
-        long delay;
         synchronized (tx) {
             long initial = props.phaseTwo().initialBackoff().toMillis();
             long cap = props.phaseTwo().maxBackoff().toMillis();
             long exp = initial << Math.min(b.attempts - 1, 30);
             long ceiling = Math.max(initial, Math.min(cap, exp));
             // Full jitter over the upper half keeps retries of many branches from synchronising.
-            delay = ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1);
-            b.nextAttemptAt = Instant.ofEpochMilli(clock.millis() + delay);
+            attemptAgainIn(tx, b, ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1));
         }
-        scheduler.schedule(() -> attempt(tx, b), delay, TimeUnit.MILLISECONDS);
+    }
+
+    /** Attempts the branch again in {@code millis} and shows that time as its next attempt; the caller holds tx. */
+    private void attemptAgainIn(GlobalTransaction tx, BranchEntry b, long millis) {
+        b.nextAttemptAt = Instant.ofEpochMilli(clock.millis() + millis);
+        scheduler.schedule(() -> attempt(tx, b), millis, TimeUnit.MILLISECONDS);
     }
 
     /** A participant reports that it finished its branch itself. */
