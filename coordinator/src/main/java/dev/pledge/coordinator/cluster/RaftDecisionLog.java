@@ -912,13 +912,13 @@ public final class RaftDecisionLog implements DecisionLog {
         if (needed == 0) {
             return true; // a group of one
         }
-        // when this leader sent the last append-entries each voting follower accepted, oldest first
+        // when this leader sent the last append-entries each voting follower accepted
         long[] sent = SnapshotFallbackRpcType.acceptedSendTimes(d.getMemberId()).entrySet().stream()
                 .filter(e -> voters.contains(e.getKey())).mapToLong(Map.Entry::getValue).toArray();
         if (sent.length < needed) {
             return false;
         }
-        Arrays.sort(sent); // nanoTime values of one JVM, close together: no wrap-around to fear in the order
+        Arrays.sort(sent); // oldest first; nanoTime values of one JVM, close together: no wrap-around to fear
         // from send times only, never "now + remaining": a thread frozen between reading the clock and writing
         // the field would otherwise stretch the lease past the freeze
         long until = sent[sent.length - needed] + leaseNanos;

@@ -119,8 +119,8 @@ public final class SnapshotFallbackRpcType implements RpcType {
      * heartbeat), each on its own thread, and the stamp is one shared field. Right after SIGCONT a deposed
      * leader handles answers that waited in its sockets (SUCCESS, sent before the freeze) while its fresh
      * heartbeats are refused; a SUCCESS thread could read the stamp a refusal had just written and renew the
-     * lease. CI saw exactly that: one old-term txid issued 11 ms after SIGCONT. Creation time is a little
-     * earlier than the send, so the lease it gives is a little shorter, never longer.
+     * lease (found by reading Ratis' appender, not seen in a run). Creation time is a little earlier than the
+     * send, so the lease it gives is a little shorter, never longer.
      */
     static final class AcceptanceRecorder implements LeaderState {
         /** Beyond this many unanswered requests, those older than {@link #FORGET_AFTER_NANOS} are dropped. */

@@ -23,10 +23,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * What the leader lease counts (S3 in cluster form: a deposed leader must not decide): a follower's answer
  * renews its acknowledgement only if it accepted the append-entries, and then only to the time the leader
- * created the very request answered. Both were broken once and each let a deposed leader issue an old-term
- * txid in CI: refusals counted (Ratis stamps every answer), and then an acceptance picking up the stamp a
- * concurrent refusal on the other stream had just written. The Ratis objects around the recorder are minimal
- * stand-ins that answer what Ratis' appender would; the clock is the test's.
+ * created the very request answered. The first was broken once and let a deposed leader issue old-term txids
+ * in CI (refusals counted: Ratis stamps every answer); the second was a race found by reading Ratis' appender
+ * (an acceptance could pick up the stamp a concurrent refusal on the other stream had just written). The Ratis
+ * objects around the recorder are minimal stand-ins that answer what Ratis' appender would; the clock is the
+ * test's.
  */
 class AcceptanceRecorderTest {
     private final RaftPeerId followerId = RaftPeerId.valueOf("n2");
