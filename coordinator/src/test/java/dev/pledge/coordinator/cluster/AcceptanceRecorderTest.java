@@ -97,7 +97,7 @@ class AcceptanceRecorderTest {
                         yield null;
                     }
                     case "newAppendEntriesRequestProto" -> AppendEntriesRequestProto.getDefaultInstance();
-                    default -> throw new UnsupportedOperationException(method.getName());
+                    default -> throw unexpected(method.getName());
                 });
     }
 
@@ -105,14 +105,19 @@ class AcceptanceRecorderTest {
         FollowerInfo follower = (FollowerInfo) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {FollowerInfo.class}, (proxy, method, args) -> switch (method.getName()) {
                     case "getId" -> followerId;
-                    default -> throw new UnsupportedOperationException(method.getName());
+                    default -> throw unexpected(method.getName());
                 });
         return (LogAppender) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {LogAppender.class},
                 (proxy, method, args) -> {
                     if (method.getName().equals("getFollower")) {
                         return follower;
                     }
-                    throw new UnsupportedOperationException(method.getName());
+                    throw unexpected(method.getName());
                 });
+    }
+
+    /** The stand-ins answer only what the recorder is expected to ask; anything else fails the test. */
+    private static AssertionError unexpected(String method) {
+        return new AssertionError("the acceptance recorder called " + method + ", which this test does not expect");
     }
 }
