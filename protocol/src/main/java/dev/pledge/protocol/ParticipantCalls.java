@@ -10,6 +10,11 @@ public final class ParticipantCalls {
     public static final String PREPARE = "/prepare";
     public static final String COMMIT = "/commit";
     public static final String ROLLBACK = "/rollback";
+    /**
+     * Request header: when the coordinator made the call (ISO-8601 instant, its system clock), so a participant's
+     * log shows how long a call waited on the way and which calls a node made before or after an instant.
+     */
+    public static final String SENT_AT_HEADER = "Pledge-Sent-At";
 
     public record PrepareRequest(String txid, String branchId) {
     }

@@ -24,11 +24,6 @@ public final class HttpParticipantGateway implements ParticipantGateway {
     private static final int MAX_RESPONSE_BYTES = 16 * 1024;
     /** Followed by the node id; see the class comment. */
     public static final String USER_AGENT_PREFIX = "pledge-coordinator node=";
-    /**
-     * When the coordinator made the call (ISO-8601, the system clock): a participant's log can tell how long a call
-     * waited on the way, and which calls a node made before or after an instant (a freeze, a failover).
-     */
-    public static final String SENT_AT_HEADER = "Pledge-Sent-At";
 
     private final HttpClient client;
     private final JsonMapper json;
@@ -97,7 +92,7 @@ public final class HttpParticipantGateway implements ParticipantGateway {
                     .header("Content-Type", "application/json")
                     .header("Accept", "application/json")
                     .header("User-Agent", userAgent)
-                    .header(SENT_AT_HEADER, Instant.now().toString())
+                    .header(ParticipantCalls.SENT_AT_HEADER, Instant.now().toString())
                     .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)));
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
