@@ -2,6 +2,7 @@ package dev.pledge.coordinator.api;
 
 import dev.pledge.coordinator.txn.TransactionException;
 import dev.pledge.protocol.ProblemTypes;
+import org.apache.tomcat.util.http.InvalidParameterException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
@@ -108,6 +109,15 @@ public class ProblemAdvice {
     ResponseEntity<ProblemDetail> parameter(Exception e) {
         return problem(HttpStatus.BAD_REQUEST, ProblemTypes.MALFORMED_REQUEST, "Malformed request",
                 "a query parameter is missing or has the wrong type: " + e.getMessage());
+    }
+
+    /** Tomcat decodes query and form parameters lazily and throws this for bad percent-encoding. */
+    @ExceptionHandler(InvalidParameterException.class)
+    ResponseEntity<ProblemDetail> undecodableParameter(InvalidParameterException e) {
+        return problem(HttpStatus.BAD_REQUEST, ProblemTypes.MALFORMED_REQUEST, "Malformed request",
+                "a query parameter or form field is not valid percent-encoded UTF-8 (" + e.getMessage().lines()
+                        .findFirst().orElse("") + "): encode parameters as UTF-8, and send request bodies as"
+                        + " application/json");
     }
 
     @ExceptionHandler(NoResourceFoundException.class)

@@ -44,4 +44,27 @@ public final class Problems {
     public static URI unauthorized() {
         return ProblemTypes.UNAUTHORIZED;
     }
+
+    /**
+     * The stable type and title for a bare HTTP status: what a refusal that no handler of ours
+     * described (the servlet container's, the firewall's) is reported as.
+     */
+    public record StatusProblem(HttpStatus status, URI type, String title) {
+        public static StatusProblem of(int code) {
+            HttpStatus status = HttpStatus.resolve(code);
+            if (status == null || status.is5xxServerError() || !status.isError()) {
+                return new StatusProblem(HttpStatus.INTERNAL_SERVER_ERROR, ProblemTypes.INTERNAL_ERROR, "Internal error");
+            }
+            return switch (status) {
+                case UNAUTHORIZED -> new StatusProblem(status, ProblemTypes.UNAUTHORIZED, "Unauthorized");
+                case FORBIDDEN -> new StatusProblem(status, ProblemTypes.FORBIDDEN, "Forbidden");
+                case NOT_FOUND -> new StatusProblem(status, ProblemTypes.NOT_FOUND, "Not found");
+                case METHOD_NOT_ALLOWED -> new StatusProblem(status, ProblemTypes.METHOD_NOT_ALLOWED, "Method not allowed");
+                case CONTENT_TOO_LARGE -> new StatusProblem(status, ProblemTypes.PAYLOAD_TOO_LARGE, "Request body too large");
+                case UNSUPPORTED_MEDIA_TYPE -> new StatusProblem(status, ProblemTypes.UNSUPPORTED_MEDIA_TYPE,
+                        "Unsupported media type");
+                default -> new StatusProblem(status, ProblemTypes.MALFORMED_REQUEST, "Malformed request");
+            };
+        }
+    }
 }

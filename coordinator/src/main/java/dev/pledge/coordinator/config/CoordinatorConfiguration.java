@@ -4,6 +4,7 @@ import dev.pledge.coordinator.api.LeaderRedirectFilter;
 import dev.pledge.coordinator.api.Leadership;
 import dev.pledge.coordinator.api.PublicUrl;
 import dev.pledge.coordinator.cluster.RaftDecisionLog;
+import dev.pledge.coordinator.api.ContainerProblemValve;
 import dev.pledge.coordinator.api.RequestLimitFilter;
 import dev.pledge.coordinator.failpoint.Failpoints;
 import dev.pledge.coordinator.log.DecisionLog;
@@ -16,6 +17,8 @@ import dev.pledge.coordinator.recovery.OrphanScanner;
 import dev.pledge.coordinator.resources.ResourceRegistry;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory;
+import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -167,6 +170,12 @@ public class CoordinatorConfiguration {
                 new FilterRegistrationBean<>(new RequestLimitFilter(props.security().maxRequestBytes(), json));
         registration.setOrder(Ordered.HIGHEST_PRECEDENCE + 10);
         return registration;
+    }
+
+    /** Tomcat's own refusals (bad percent-encoding, headers too large) answer problem+json too. */
+    @Bean
+    WebServerFactoryCustomizer<TomcatServletWebServerFactory> containerProblems() {
+        return ContainerProblemValve.installer();
     }
 
     @Bean

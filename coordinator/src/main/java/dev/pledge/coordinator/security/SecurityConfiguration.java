@@ -13,6 +13,7 @@ import org.springframework.security.core.userdetails.UserDetailsService;
 import org.springframework.security.provisioning.InMemoryUserDetailsManager;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.authentication.AnonymousAuthenticationFilter;
+import org.springframework.security.web.firewall.RequestRejectedHandler;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -31,6 +32,18 @@ public class SecurityConfiguration {
     @Bean
     UserDetailsService noPasswordUsers() {
         return new InMemoryUserDetailsManager();
+    }
+
+    /**
+     * The firewall's refusals (an encoded '%', ';', '..' or line break in the path, a non-printable
+     * header): problem+json naming what was refused, instead of a bare 400.
+     */
+    @Bean
+    RequestRejectedHandler requestRejectedHandler(JsonMapper json) {
+        return (request, response, rejected) -> Problems.write(response, json, HttpStatus.BAD_REQUEST,
+                ProblemTypes.MALFORMED_REQUEST, "Malformed request", "the coordinator refused " + request.getMethod()
+                        + " " + request.getRequestURI() + ": " + rejected.getMessage() + ". Txids, branch ids and"
+                        + " resource names never need these characters; send the identifier the coordinator gave you");
     }
 
     @Bean

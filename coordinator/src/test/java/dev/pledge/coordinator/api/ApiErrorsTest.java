@@ -132,6 +132,80 @@ class ApiErrorsTest extends CoordinatorTestBase {
         assertProblem(api.send(api.request("/api/v1/cluster").DELETE()), 405, "method-not-allowed");
     }
 
+    /**
+     * Requests the servlet container or the security firewall refuses before any controller sees
+     * them answer problem+json too, and change nothing. They go over a plain socket, because
+     * HttpClient will not send some of them.
+     */
+    @Test
+    void refusalsBeforeTheApiAreProblemsAndChangeNothing() throws Exception {
+        String txid = api.begin(30_000);
+        String auth = "Authorization: Bearer " + TOKEN;
+        // Tomcat: encoded NUL, encoded slash, invalid UTF-8, a request line over the header limit
+        for (String path : new String[] {"/api/v1/transactions/" + txid + "%00/commit",
+                "/api/v1/transactions/" + txid + "%2F/commit", "/api/v1/transactions/%ff%fe/commit",
+                "/api/v1/transactions/" + "a".repeat(9_000) + "/commit"}) {
+            assertRawProblem(raw("POST " + path, auth, "Content-Length: 0"), 400, "malformed-request", path);
+        }
+        assertRawProblem(raw("GET /api/v1/cluster", auth, "X-Padding: " + "a".repeat(100_000)), 400,
+                "malformed-request", "100 KB header");
+        // Spring Security's firewall: an encoded '%', a ';', a line break
+        for (String path : new String[] {"/api/v1/transactions/" + txid + "%25/commit",
+                "/api/v1/transactions/" + txid + ";x=1/commit", "/api/v1/transactions/" + txid + "%0a/commit"}) {
+            RawResponse r = raw("POST " + path, auth, "Content-Length: 0");
+            assertRawProblem(r, 400, "malformed-request", path);
+            assertThat(r.body()).as(path).contains("rejected");
+        }
+        // Undecodable query and form parameters (Tomcat decodes them lazily and throws)
+        assertRawProblem(raw("GET /api/v1/transactions?cursor=%%%", auth), 400, "malformed-request", "cursor=%%%");
+        RawResponse form = raw("POST /api/v1/transactions/" + txid + "/commit", auth,
+                "Content-Type: application/x-www-form-urlencoded", "Content-Length: 4", "", "%ff=");
+        assertThat(form.status()).as(form.body()).isBetween(400, 499);
+        assertThat(form.contentType()).startsWith(PROBLEM);
+        // The error page asked for directly is not an endpoint
+        assertRawProblem(raw("GET /error", auth), 404, "not-found", "/error");
+        assertThat(api.state(txid)).isEqualTo("ACTIVE");
+    }
+
+    private record RawResponse(int status, String contentType, String body) {
+    }
+
+    /** Sends one request line, headers and an optional body (after an empty line) over a socket. */
+    private RawResponse raw(String requestLine, String... lines) throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            StringBuilder out = new StringBuilder(requestLine).append(" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Connection: close\r\n");
+            boolean body = false;
+            for (String line : lines) {
+                if (line.isEmpty()) {
+                    out.append("\r\n");
+                    body = true;
+                } else {
+                    out.append(line).append(body ? "" : "\r\n");
+                }
+            }
+            if (!body) {
+                out.append("\r\n");
+            }
+            socket.getOutputStream().write(out.toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().flush();
+            String response = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            String head = response.substring(0, Math.max(0, response.indexOf("\r\n\r\n")));
+            int status = Integer.parseInt(head.substring(9, 12));
+            String contentType = head.lines().filter(l -> l.regionMatches(true, 0, "Content-Type:", 0, 13))
+                    .map(l -> l.substring(13).trim()).findFirst().orElse("");
+            return new RawResponse(status, contentType, response.substring(Math.min(response.length(), head.length() + 4)));
+        }
+    }
+
+    private static void assertRawProblem(RawResponse r, int status, String type, String what) {
+        assertThat(r.status()).as(what + ": " + r.body()).isEqualTo(status);
+        assertThat(r.contentType()).as(what).startsWith(PROBLEM);
+        assertThat(r.body()).as(what).contains("\"type\":\"https://pledge.dev/problems/" + type + "\"")
+                .contains("\"detail\":\"");
+    }
+
     @Test
     void badTimeoutIs400() {
         assertProblem(api.post("/api/v1/transactions", "{\"timeoutMs\":-5}"), 400, "malformed-request");
