@@ -56,6 +56,7 @@ public final class FakeParticipant implements AutoCloseable {
     private final Set<String> readOnly = ConcurrentHashMap.newKeySet();
     private final AtomicInteger failPhaseTwo = new AtomicInteger();
     private volatile boolean down;
+    private volatile java.util.concurrent.CountDownLatch voteGate;
     private volatile String expectedToken;
 
     public FakeParticipant(String name) throws IOException {
@@ -86,6 +87,14 @@ public final class FakeParticipant implements AutoCloseable {
     /** The next n phase-2 calls answer HTTP 503, as a participant that is briefly unreachable. */
     public void failNextPhaseTwoCalls(int n) {
         failPhaseTwo.set(n);
+    }
+
+    /**
+     * Prepare requests wait (up to 30 s) until {@code gate} opens before they vote: lets a test act
+     * while the coordinator is collecting votes. {@code null} answers at once again.
+     */
+    public void holdVotesUntil(java.util.concurrent.CountDownLatch gate) {
+        this.voteGate = gate;
     }
 
     public void setDown(boolean down) {
@@ -138,6 +147,18 @@ public final class FakeParticipant implements AutoCloseable {
                 System.nanoTime());
     }
 
+    private void awaitVoteGate() throws IOException {
+        java.util.concurrent.CountDownLatch gate = voteGate;
+        try {
+            if (gate != null && !gate.await(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                throw new IOException("the test never opened the vote gate of participant " + name);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while holding a vote of participant " + name, e);
+        }
+    }
+
     private void handle(HttpExchange ex) throws IOException {
         try (ex) {
             if (down) {
@@ -156,6 +177,7 @@ public final class FakeParticipant implements AutoCloseable {
             String answer;
             if (path.endsWith("/prepare")) {
                 calls.add(call(ex, "prepare", txid, branchId, false));
+                awaitVoteGate();
                 String vote = votes.getOrDefault(branchId, readOnly.contains(branchId) ? "READ_ONLY" : "COMMIT");
                 Branch now = branches.get(key);
                 if (now != null && now != Branch.ACTIVE) {

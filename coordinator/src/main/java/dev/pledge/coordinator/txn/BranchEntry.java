@@ -16,6 +16,8 @@ public final class BranchEntry {
      * that it does not know it; it is finished at the resource instead.
      */
     boolean prepareSent;
+    /** Its participant reported it rolled back before the transaction was decided. */
+    boolean reportedRolledBack;
     int attempts;
     String lastError;
     Instant nextAttemptAt;

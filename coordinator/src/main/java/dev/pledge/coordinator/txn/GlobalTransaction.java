@@ -35,6 +35,17 @@ public final class GlobalTransaction {
     CompletableFuture<Void> commitAppend;
     /** The COMMIT record of {@link #commitAppend}: appended again by the next commit request if that append failed. */
     dev.pledge.coordinator.log.LogRecord.Commit commitRecord;
+    /**
+     * Why this transaction can no longer commit, learnt while its votes were being collected: a
+     * participant reported one of its branches rolled back. The commit request that is deciding
+     * aborts instead of writing a COMMIT record.
+     */
+    String rollbackOnly;
+    /**
+     * Set, under the monitor, when the commit request has chosen to commit and builds the COMMIT
+     * record: from here a branch reported rolled back is a heuristic rollback, not a reason to abort.
+     */
+    boolean commitChosen;
     /** A one-phase commit whose answer was lost: only asking the participant again can decide. */
     boolean onePhaseUnknown;
     ScheduledFuture<?> deadlineTimer;

@@ -424,6 +424,11 @@ public final class TransactionEngine {
         }
         List<LogRecord.Branch> toCommit = new ArrayList<>();
         synchronized (tx) {
+            if (tx.rollbackOnly != null) {
+                beginAbort(tx, tx.rollbackOnly);
+                return Outcome.ABORTED;
+            }
+            tx.commitChosen = true;
             for (BranchEntry b : tx.branches.values()) {
                 if (b.state == BranchState.PREPARED) {
                     toCommit.add(new LogRecord.Branch(b.branchId, b.resource, b.callbackUrl));
@@ -523,6 +528,14 @@ public final class TransactionEngine {
             tx.commitRecord = null;
             tx.state = TxState.COMMITTING;
             tx.decidedAt = clock.instant();
+            for (BranchEntry b : tx.branches.values()) {
+                if (b.reportedRolledBack && !b.state.isFinished()) {
+                    // Its participant rolled it back after voting yes: the other branches commit.
+                    b.state = BranchState.HEURISTIC_ROLLBACK;
+                    b.lastError = "its participant reported the branch rolled back while the COMMIT record was being"
+                            + " written: a heuristic rollback against the decision";
+                }
+            }
         }
         phaseTwo.submit(tx);
         return Outcome.COMMITTED;
@@ -658,6 +671,11 @@ public final class TransactionEngine {
         }
         tx.state = TxState.ABORTING;
         tx.reason = reason;
+        for (BranchEntry b : tx.branches.values()) {
+            if (b.reportedRolledBack && !b.state.isFinished()) {
+                b.state = BranchState.ROLLED_BACK; // nothing left to roll back there
+            }
+        }
         tx.decidedAt = clock.instant();
         tx.decision.complete(Outcome.ABORTED);
         log.info("Transaction {} aborts: {}", tx.id, reason);
@@ -672,7 +690,38 @@ public final class TransactionEngine {
         if (found.tx == null) {
             return; // already completed and forgotten: nothing to do, and the report is idempotent
         }
+        if (outcome == BranchState.ROLLED_BACK && rolledBackBeforeDecision(found.tx, branchId)) {
+            return;
+        }
         phaseTwo.reported(found.tx, branchId, outcome);
+    }
+
+    /**
+     * A branch rolled back before the decision can never commit, so neither can its transaction:
+     * an ACTIVE one aborts now, one whose votes are being collected aborts instead of writing its
+     * COMMIT record, and if that record is already being written the branch ends as a heuristic
+     * rollback once it is durable. Returns false when the transaction was already decided, which
+     * the phase-2 driver handles.
+     */
+    private boolean rolledBackBeforeDecision(GlobalTransaction tx, String branchId) {
+        synchronized (tx) {
+            BranchEntry b = tx.branches.get(branchId);
+            if (b == null || b.state.isFinished() || (tx.state != TxState.ACTIVE && tx.state != TxState.PREPARING)) {
+                return false;
+            }
+            b.reportedRolledBack = true;
+            String reason = "branch " + b.branchId + " (resource " + b.resource + ") was reported rolled back by its"
+                    + " participant before the transaction was decided";
+            if (tx.state == TxState.ACTIVE) {
+                beginAbort(tx, reason);
+            } else if (!tx.commitChosen && tx.rollbackOnly == null) {
+                tx.rollbackOnly = reason;
+            }
+            log.warn("Transaction {}: {}{}", tx.id, reason, tx.state == TxState.ABORTING ? "; it aborts"
+                    : tx.commitChosen ? "; its COMMIT record is already being written, so the branch becomes a heuristic"
+                    + " rollback if that record is durable" : "; the commit in progress aborts");
+            return true;
+        }
     }
 
     /** Called by the phase-2 driver and the engine when a transaction reached a terminal state. */

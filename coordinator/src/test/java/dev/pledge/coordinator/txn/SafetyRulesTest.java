@@ -191,6 +191,65 @@ class SafetyRulesTest {
         assertThat(engine.view(txid).state()).isEqualTo(TxState.COMMITTED);
     }
 
+    // Atomicity: a participant reports a branch rolled back before the transaction was decided
+    // (its local transaction died, an operator rolled it back). It can never commit, so neither can
+    // the transaction; before the fix the coordinator ignored the report and committed the rest.
+
+    @Test
+    void aBranchReportedRolledBackWhileActiveAbortsTheTransaction() throws Exception {
+        TransactionEngine engine = startEngine(Duration.ofSeconds(2));
+        String txid = beginWithTwoBranches(engine, 30_000);
+        engine.reportCompletion(txid, "a:1", BranchState.ROLLED_BACK);
+        TransactionEngine.Decision d = engine.commit(txid, null, false);
+        assertThat(d.outcome()).isEqualTo(Outcome.ABORTED);
+        assertThat(d.reason()).contains("a:1").contains("rolled back");
+        await().atMost(Duration.ofSeconds(10)).until(() -> engine.view(txid).state() == TxState.ABORTED);
+        assertThat(anyCommitCall(txid)).isFalse();
+        assertThat(b.calls(txid)).extracting(FakeParticipant.Call::kind).containsExactly("rollback");
+        assertThat(a.calls(txid)).as("the reported branch needs no rollback").isEmpty();
+    }
+
+    @Test
+    void aBranchReportedRolledBackWhileVotesAreCollectedAbortsInsteadOfCommitting() throws Exception {
+        TransactionEngine engine = startEngine(Duration.ofSeconds(2));
+        String txid = beginWithTwoBranches(engine, 30_000);
+        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+        a.holdVotesUntil(gate);
+        b.holdVotesUntil(gate);
+        CompletableFuture<TransactionEngine.Decision> commit = CompletableFuture.supplyAsync(
+                () -> engine.commit(txid, null, false));
+        fastAwait().until(() -> a.calls(txid).size() + b.calls(txid).size() == 2); // both PREPAREs are waiting
+        engine.reportCompletion(txid, "a:1", BranchState.ROLLED_BACK);
+        gate.countDown(); // both vote COMMIT
+        TransactionEngine.Decision d = commit.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(d.outcome()).isEqualTo(Outcome.ABORTED);
+        assertThat(d.reason()).contains("a:1");
+        await().atMost(Duration.ofSeconds(10)).until(() -> engine.view(txid).state() == TxState.ABORTED);
+        assertThat(anyCommitCall(txid)).isFalse();
+        assertThat(b.state(txid, "b:1")).isEqualTo(FakeParticipant.Branch.ROLLED_BACK);
+        assertThat(engine.view(txid).branches()).filteredOn(v -> v.branchId().equals("a:1"))
+                .extracting(v -> v.state()).containsExactly(BranchState.ROLLED_BACK);
+    }
+
+    @Test
+    void aBranchReportedRolledBackWhileTheCommitRecordIsWrittenEndsAsAHeuristicRollback() throws Exception {
+        TransactionEngine engine = startEngine(Duration.ofSeconds(5));
+        String txid = beginWithTwoBranches(engine, 30_000);
+        faulty.mode = FaultyDecisionLog.Mode.HANG;
+        CompletableFuture<TransactionEngine.Decision> commit = CompletableFuture.supplyAsync(
+                () -> engine.commit(txid, null, false));
+        fastAwait().until(() -> faulty.hung != null); // the commit point is on its way to the disk
+        engine.reportCompletion(txid, "a:1", BranchState.ROLLED_BACK);
+        faulty.release();
+        assertThat(commit.get(10, java.util.concurrent.TimeUnit.SECONDS).outcome()).isEqualTo(Outcome.COMMITTED);
+        await().atMost(Duration.ofSeconds(10)).until(() -> engine.view(txid).state() == TxState.HEURISTIC_MIXED);
+        assertThat(b.state(txid, "b:1")).isEqualTo(FakeParticipant.Branch.COMMITTED);
+        assertThat(a.calls(txid)).extracting(FakeParticipant.Call::kind).as("no commit for a branch its participant"
+                + " rolled back").containsExactly("prepare");
+        assertThat(engine.view(txid).branches()).filteredOn(v -> v.branchId().equals("a:1"))
+                .extracting(v -> v.state()).containsExactly(BranchState.HEURISTIC_ROLLBACK);
+    }
+
     private static org.awaitility.core.ConditionFactory fastAwait() {
         return await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(5));
     }
