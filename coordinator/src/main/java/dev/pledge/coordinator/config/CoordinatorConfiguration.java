@@ -1,10 +1,10 @@
 package dev.pledge.coordinator.config;
 
+import dev.pledge.coordinator.api.ContainerProblemValve;
 import dev.pledge.coordinator.api.LeaderRedirectFilter;
 import dev.pledge.coordinator.api.Leadership;
 import dev.pledge.coordinator.api.PublicUrl;
 import dev.pledge.coordinator.cluster.RaftDecisionLog;
-import dev.pledge.coordinator.api.ContainerProblemValve;
 import dev.pledge.coordinator.api.RequestLimitFilter;
 import dev.pledge.coordinator.failpoint.Failpoints;
 import dev.pledge.coordinator.log.DecisionLog;
