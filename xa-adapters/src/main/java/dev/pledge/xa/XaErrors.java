@@ -1,6 +1,8 @@
 package dev.pledge.xa;
 
 import javax.transaction.xa.XAException;
+import javax.transaction.xa.XAResource;
+import javax.transaction.xa.Xid;
 
 import dev.pledge.xa.PhaseTwoResult.Outcome;
 
@@ -62,6 +64,25 @@ public final class XaErrors {
                 return new PhaseTwoResult(Outcome.DONE, commit, code, false, what);
             default:
                 return PhaseTwoResult.retry(commit, code, what);
+        }
+    }
+
+    /**
+     * Phase 2 of a prepared branch on a resource the caller holds: {@code commit(xid, false)} or
+     * {@code rollback(xid)}, and whatever it throws classified as above. Never throws.
+     */
+    public static PhaseTwoResult finish(XAResource resource, Xid xid, boolean commit) {
+        try {
+            if (commit) {
+                resource.commit(xid, false);
+            } else {
+                resource.rollback(xid);
+            }
+            return PhaseTwoResult.done(commit);
+        } catch (XAException e) {
+            return classify(e, commit);
+        } catch (RuntimeException e) {
+            return classifyFailure(e, commit);
         }
     }
 

@@ -93,4 +93,29 @@ class XaErrorsTest {
         assertThat(XaErrors.classifyFailure(new XAException(XAException.XAER_NOTA), true).outcome())
                 .isEqualTo(Outcome.ALREADY_DONE_NOTA);
     }
+
+    /** A resource that records the phase-2 calls it gets and answers each with {@code failure}, if any. */
+    private static javax.transaction.xa.XAResource resource(java.util.List<String> calls, Throwable failure) {
+        return (javax.transaction.xa.XAResource) java.lang.reflect.Proxy.newProxyInstance(XaErrorsTest.class.getClassLoader(),
+                new Class<?>[] {javax.transaction.xa.XAResource.class}, (proxy, method, args) -> {
+                    calls.add(method.getName() + (method.getName().equals("commit") ? "(onePhase=" + args[1] + ")" : ""));
+                    if (failure != null) {
+                        throw failure;
+                    }
+                    return null;
+                });
+    }
+
+    @Test
+    void finishCommitsTwoPhaseOrRollsBackAndClassifiesWhatTheResourceThrows() {
+        PledgeXid xid = new PledgeXid("c1:7:1042", "b1");
+        java.util.List<String> calls = new java.util.ArrayList<>();
+        assertThat(XaErrors.finish(resource(calls, null), xid, true).outcome()).isEqualTo(Outcome.DONE);
+        assertThat(XaErrors.finish(resource(calls, new XAException(XAException.XAER_NOTA)), xid, false).outcome())
+                .isEqualTo(Outcome.ALREADY_DONE_NOTA);
+        PhaseTwoResult broken = XaErrors.finish(resource(calls, new IllegalStateException("connection closed")), xid, true);
+        assertThat(broken.outcome()).isEqualTo(Outcome.RETRY);
+        assertThat(broken.message()).contains("connection closed");
+        assertThat(calls).containsExactly("commit(onePhase=false)", "rollback", "commit(onePhase=false)");
+    }
 }

@@ -444,19 +444,7 @@ final class JoinedTransaction extends PledgeTransaction {
 
     /** Phase 2 of a prepared branch on its parked connection; S6 classification of failures. */
     private PhaseTwoResponse phaseTwo(Branch b, boolean commit) {
-        PhaseTwoResult result;
-        try {
-            if (commit) {
-                b.resource.commit(b.xid, false);
-            } else {
-                b.resource.rollback(b.xid);
-            }
-            result = PhaseTwoResult.done(commit);
-        } catch (XAException e) {
-            result = XaErrors.classify(e, commit);
-        } catch (RuntimeException e) {
-            result = XaErrors.classifyFailure(e, commit);
-        }
+        PhaseTwoResult result = XaErrors.finish(b.resource, b.xid, commit);
         if (result.outcome() == PhaseTwoResult.Outcome.RETRY) {
             throw ParticipantException.retryLater(txid(), (commit ? "commit" : "rollback") + " of branch "
                     + b.branchId() + " of transaction " + txid() + " failed and may be retried: " + result.message(), null);

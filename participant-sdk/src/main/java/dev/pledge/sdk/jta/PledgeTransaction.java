@@ -637,19 +637,7 @@ public class PledgeTransaction implements Transaction {
                 SdkFailpoints.hit(SdkFailpoints.BETWEEN_LOCAL_COMMITS, txid);
             }
             first = false;
-            PhaseTwoResult result;
-            try {
-                if (commit) {
-                    b.resource.commit(b.xid, false);
-                } else {
-                    b.resource.rollback(b.xid);
-                }
-                result = PhaseTwoResult.done(commit);
-            } catch (XAException e) {
-                result = XaErrors.classify(e, commit);
-            } catch (RuntimeException e) {
-                result = XaErrors.classifyFailure(e, commit);
-            }
+            PhaseTwoResult result = XaErrors.finish(b.resource, b.xid, commit);
             if (result.matchesDecision()) {
                 if (result.xaErrorCode() != null && XaErrors.requiresForget(result.xaErrorCode())) {
                     forgetQuietly(b);
