@@ -326,61 +326,14 @@ class PledgeTransactionManagerTest {
     }
 
     /** A fault at a named point: the resource votes no. */
-    static final class VetoingPrepare implements XAResource {
-        private final XAResource real;
-
+    static final class VetoingPrepare extends dev.pledge.xa.ForwardingXAResource {
         VetoingPrepare(XAResource real) {
-            this.real = real;
+            super(real);
         }
 
         @Override
         public int prepare(Xid xid) throws XAException {
             throw new XAException(XAException.XA_RBINTEGRITY);
-        }
-
-        @Override
-        public void start(Xid xid, int flags) throws XAException {
-            real.start(xid, flags);
-        }
-
-        @Override
-        public void end(Xid xid, int flags) throws XAException {
-            real.end(xid, flags);
-        }
-
-        @Override
-        public void commit(Xid xid, boolean onePhase) throws XAException {
-            real.commit(xid, onePhase);
-        }
-
-        @Override
-        public void rollback(Xid xid) throws XAException {
-            real.rollback(xid);
-        }
-
-        @Override
-        public void forget(Xid xid) throws XAException {
-            real.forget(xid);
-        }
-
-        @Override
-        public Xid[] recover(int flag) throws XAException {
-            return real.recover(flag);
-        }
-
-        @Override
-        public boolean isSameRM(XAResource other) throws XAException {
-            return real.isSameRM(other);
-        }
-
-        @Override
-        public int getTransactionTimeout() throws XAException {
-            return real.getTransactionTimeout();
-        }
-
-        @Override
-        public boolean setTransactionTimeout(int seconds) throws XAException {
-            return real.setTransactionTimeout(seconds);
         }
     }
 
