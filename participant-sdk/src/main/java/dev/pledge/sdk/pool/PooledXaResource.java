@@ -1,5 +1,6 @@
 package dev.pledge.sdk.pool;
 
+import dev.pledge.xa.ForwardingXAResource;
 import io.agroal.api.transaction.TransactionAware;
 
 import javax.transaction.xa.XAException;
@@ -11,16 +12,15 @@ import javax.transaction.xa.Xid;
  * (what Agroal's own Narayana integration does), marks the connection for removal after XA errors, and
  * remembers whether the branch was left prepared, so the connection is not reused with that state.
  */
-final class PooledXaResource implements XAResource {
+final class PooledXaResource extends ForwardingXAResource {
     private final TransactionAware connection;
-    private final XAResource xa;
     private volatile boolean prepared;
     /** Prepared, committed or rolled back: the branch takes no more work on this connection. */
     private volatile boolean sealed;
 
     PooledXaResource(TransactionAware connection, XAResource xa) {
+        super(xa);
         this.connection = connection;
-        this.xa = xa;
     }
 
     /** True when this branch voted yes and was neither committed nor rolled back through this resource. */
@@ -37,7 +37,7 @@ final class PooledXaResource implements XAResource {
     public void start(Xid xid, int flags) throws XAException {
         try {
             connection.transactionStart();
-            xa.start(xid, flags);
+            super.start(xid, flags);
         } catch (XAException e) {
             connection.setFlushOnly();
             throw e;
@@ -53,7 +53,7 @@ final class PooledXaResource implements XAResource {
     @Override
     public void end(Xid xid, int flags) throws XAException {
         try {
-            xa.end(xid, flags);
+            super.end(xid, flags);
         } catch (XAException e) {
             boolean rolledBackOnFail = flags == TMFAIL && e.errorCode >= XAException.XA_RBBASE
                     && e.errorCode <= XAException.XA_RBEND;
@@ -71,7 +71,7 @@ final class PooledXaResource implements XAResource {
     public int prepare(Xid xid) throws XAException {
         try {
             sealed = true;
-            int vote = xa.prepare(xid);
+            int vote = super.prepare(xid);
             prepared = vote == XA_OK;
             return vote;
         } catch (XAException | RuntimeException e) {
@@ -85,7 +85,7 @@ final class PooledXaResource implements XAResource {
         try {
             sealed = true;
             connection.transactionBeforeCompletion(true);
-            xa.commit(xid, onePhase);
+            super.commit(xid, onePhase);
             prepared = false;
         } catch (XAException | RuntimeException e) {
             connection.setFlushOnly();
@@ -98,36 +98,11 @@ final class PooledXaResource implements XAResource {
         try {
             sealed = true;
             connection.transactionBeforeCompletion(false);
-            xa.rollback(xid);
+            super.rollback(xid);
             prepared = false;
         } catch (XAException | RuntimeException e) {
             connection.setFlushOnly();
             throw e;
         }
-    }
-
-    @Override
-    public void forget(Xid xid) throws XAException {
-        xa.forget(xid);
-    }
-
-    @Override
-    public Xid[] recover(int flag) throws XAException {
-        return xa.recover(flag);
-    }
-
-    @Override
-    public boolean isSameRM(XAResource other) throws XAException {
-        return xa.isSameRM(other);
-    }
-
-    @Override
-    public int getTransactionTimeout() throws XAException {
-        return xa.getTransactionTimeout();
-    }
-
-    @Override
-    public boolean setTransactionTimeout(int seconds) throws XAException {
-        return xa.setTransactionTimeout(seconds);
     }
 }
