@@ -719,7 +719,9 @@ public final class TransactionEngine {
             }
             log.warn("Transaction {}: {}{}", tx.id, reason, tx.state == TxState.ABORTING ? "; it aborts"
                     : tx.commitChosen ? "; its COMMIT record is already being written, so the branch becomes a heuristic"
-                    + " rollback if that record is durable" : "; the commit in progress aborts");
+                    + " rollback if that record is durable"
+                    : tx.onePhaseUnknown ? "; the one-phase commit of that branch decides"
+                    : "; the commit in progress aborts");
             return true;
         }
     }
