@@ -501,9 +501,13 @@ public final class RaftDecisionLog implements DecisionLog {
         // The "dummy" request only warms up the connection, and logs an ERROR whenever the client
         // is created while there is no leader (every cold start).
         RaftClientConfigKeys.Async.Experimental.setSendDummyRequest(p, false);
+        // Only a leader appends, so the first request goes to this node rather than to the group's
+        // first peer: the client otherwise learns the leader from a NotLeaderException, which Ratis
+        // logs as an ERROR on every node that wins its first election but is not listed first.
         return RaftClient.newBuilder()
                 .setProperties(p)
                 .setRaftGroup(currentGroup())
+                .setLeaderId(RaftPeerId.valueOf(options.peerId()))
                 .setRetryPolicy(retryPolicy(options.requestTimeout()))
                 .build();
     }
