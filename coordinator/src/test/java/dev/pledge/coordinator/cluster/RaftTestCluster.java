@@ -99,7 +99,8 @@ final class RaftTestCluster implements AutoCloseable {
     static {
         // A node reopened on the port its previous instance just released may find it still held (seen
         // in CI): RaftDecisionLog's port check then fails, or, if the port is taken between that check
-        // and Ratis' bind, Ratis calls System.exit, which would kill the whole test JVM. start() retries.
+        // and Ratis' bind, Ratis calls System.exit, which would kill the whole test JVM. start() retries
+        // for about 9 s: once, with other coordinators busy on the machine, a port stayed taken for over 3 s.
         org.apache.ratis.util.ExitUtils.disableSystemExit();
     }
 
@@ -113,7 +114,7 @@ final class RaftTestCluster implements AutoCloseable {
                 nodes[i] = log;
                 return log;
             } catch (IOException | RuntimeException e) {
-                if (attempt >= 10 || !cannotBind(e)) {
+                if (attempt >= 30 || !cannotBind(e)) {
                     throw e;
                 }
                 log.close();
