@@ -33,7 +33,12 @@ public final class GlobalTransaction {
      * until this future says otherwise; deadlines and rollbacks must not touch it.
      */
     CompletableFuture<Void> commitAppend;
-    /** The COMMIT record of {@link #commitAppend}: appended again by the next commit request if that append failed. */
+    /**
+     * The COMMIT record this transaction commits with, set (under the monitor) the moment the commit
+     * request chooses to commit and until the record is durable: from then on a branch reported rolled
+     * back is a heuristic rollback, not a reason to abort. Appended again by the next commit request if
+     * {@link #commitAppend} failed.
+     */
     dev.pledge.coordinator.log.LogRecord.Commit commitRecord;
     /**
      * Why this transaction can no longer commit, learnt while its votes were being collected: a
@@ -41,11 +46,6 @@ public final class GlobalTransaction {
      * aborts instead of writing a COMMIT record.
      */
     String rollbackOnly;
-    /**
-     * Set, under the monitor, when the commit request has chosen to commit and builds the COMMIT
-     * record: from here a branch reported rolled back is a heuristic rollback, not a reason to abort.
-     */
-    boolean commitChosen;
     /** A one-phase commit whose answer was lost: only asking the participant again can decide. */
     boolean onePhaseUnknown;
     ScheduledFuture<?> deadlineTimer;

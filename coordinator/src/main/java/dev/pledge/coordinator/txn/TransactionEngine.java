@@ -422,23 +422,27 @@ public final class TransactionEngine {
             }
             return Outcome.ABORTED;
         }
-        List<LogRecord.Branch> toCommit = new ArrayList<>();
+        LogRecord.Commit record = null;
         synchronized (tx) {
             if (tx.rollbackOnly != null) {
                 beginAbort(tx, tx.rollbackOnly);
                 return Outcome.ABORTED;
             }
-            tx.commitChosen = true;
+            List<LogRecord.Branch> toCommit = new ArrayList<>();
             for (BranchEntry b : tx.branches.values()) {
                 if (b.state == BranchState.PREPARED) {
                     toCommit.add(new LogRecord.Branch(b.branchId, b.resource, b.callbackUrl));
                 }
             }
+            if (!toCommit.isEmpty()) {
+                record = new LogRecord.Commit(tx.id, toCommit, clock.millis());
+                tx.commitRecord = record; // commit chosen: see rolledBackBeforeDecision
+            }
         }
-        if (toCommit.isEmpty()) {
+        if (record == null) {
             return finishWithoutLog(tx, "every branch voted read-only");
         }
-        return appendCommitRecord(tx, new LogRecord.Commit(tx.id, toCommit, clock.millis()));
+        return appendCommitRecord(tx, record);
     }
 
     /** PREPARE to every ACTIVE branch in parallel; returns null when all voted yes, else why not. */
@@ -528,14 +532,9 @@ public final class TransactionEngine {
             tx.commitRecord = null;
             tx.state = TxState.COMMITTING;
             tx.decidedAt = clock.instant();
-            for (BranchEntry b : tx.branches.values()) {
-                if (b.reportedRolledBack && !b.state.isFinished()) {
-                    // Its participant rolled it back after voting yes: the other branches commit.
-                    b.state = BranchState.HEURISTIC_ROLLBACK;
-                    b.lastError = "its participant reported the branch rolled back while the COMMIT record was being"
-                            + " written: a heuristic rollback against the decision";
-                }
-            }
+            // Its participant rolled it back after voting yes: the other branches commit.
+            settleReportedRollbacks(tx, BranchState.HEURISTIC_ROLLBACK, "its participant reported the branch rolled"
+                    + " back while the COMMIT record was being written: a heuristic rollback against the decision");
         }
         phaseTwo.submit(tx);
         return Outcome.COMMITTED;
@@ -671,11 +670,7 @@ public final class TransactionEngine {
         }
         tx.state = TxState.ABORTING;
         tx.reason = reason;
-        for (BranchEntry b : tx.branches.values()) {
-            if (b.reportedRolledBack && !b.state.isFinished()) {
-                b.state = BranchState.ROLLED_BACK; // nothing left to roll back there
-            }
-        }
+        settleReportedRollbacks(tx, BranchState.ROLLED_BACK, null); // nothing left to roll back there
         tx.decidedAt = clock.instant();
         tx.decision.complete(Outcome.ABORTED);
         log.info("Transaction {} aborts: {}", tx.id, reason);
@@ -714,15 +709,27 @@ public final class TransactionEngine {
                     + " participant before the transaction was decided";
             if (tx.state == TxState.ACTIVE) {
                 beginAbort(tx, reason);
-            } else if (!tx.commitChosen && tx.rollbackOnly == null) {
+            } else if (tx.commitRecord == null && tx.rollbackOnly == null) {
                 tx.rollbackOnly = reason;
             }
             log.warn("Transaction {}: {}{}", tx.id, reason, tx.state == TxState.ABORTING ? "; it aborts"
-                    : tx.commitChosen ? "; its COMMIT record is already being written, so the branch becomes a heuristic"
+                    : tx.commitRecord != null ? "; its COMMIT record is already being written, so the branch becomes a heuristic"
                     + " rollback if that record is durable"
                     : tx.onePhaseUnknown ? "; the one-phase commit of that branch decides"
                     : "; the commit in progress aborts");
             return true;
+        }
+    }
+
+    /** Gives the branches reported rolled back before the decision their state once it is made; the caller holds tx. */
+    private static void settleReportedRollbacks(GlobalTransaction tx, BranchState state, String note) {
+        for (BranchEntry b : tx.branches.values()) {
+            if (b.reportedRolledBack && !b.state.isFinished()) {
+                b.state = state;
+                if (note != null) {
+                    b.lastError = note;
+                }
+            }
         }
     }
 

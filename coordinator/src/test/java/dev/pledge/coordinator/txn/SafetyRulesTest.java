@@ -250,6 +250,24 @@ class SafetyRulesTest {
                 .extracting(v -> v.state()).containsExactly(BranchState.HEURISTIC_ROLLBACK);
     }
 
+    @Test
+    void s2ABranchReportedRolledBackAfterAnUnknownCommitAppendDoesNotAbortTheTransaction() throws Exception {
+        TransactionEngine engine = startEngine(Duration.ofSeconds(2));
+        String txid = beginWithTwoBranches(engine, 30_000);
+        faulty.mode = FaultyDecisionLog.Mode.FAIL_UNWRITTEN;
+        assertOutcomeUnknown(() -> engine.commit(txid, null, false));
+        engine.reportCompletion(txid, "a:1", BranchState.ROLLED_BACK);
+        // the COMMIT record may be in the log: still undecided, nothing rolled back (S2)
+        assertThat(engine.view(txid).state()).isEqualTo(TxState.PREPARING);
+        assertThat(anyRollbackCall(txid) || anyCommitCall(txid)).isFalse();
+
+        faulty.mode = FaultyDecisionLog.Mode.PASS;
+        assertThat(engine.commit(txid, null, false).outcome()).isEqualTo(Outcome.COMMITTED);
+        await().atMost(Duration.ofSeconds(10)).until(() -> engine.view(txid).state() == TxState.HEURISTIC_MIXED);
+        assertThat(b.state(txid, "b:1")).isEqualTo(FakeParticipant.Branch.COMMITTED);
+        assertThat(a.calls(txid)).extracting(FakeParticipant.Call::kind).containsExactly("prepare");
+    }
+
     private static org.awaitility.core.ConditionFactory fastAwait() {
         return await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(5));
     }
