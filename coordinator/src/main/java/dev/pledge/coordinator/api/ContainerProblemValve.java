@@ -11,9 +11,6 @@ import org.springframework.http.HttpStatus;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Tomcat's error report for requests it refuses before any servlet sees them: a path with an
@@ -48,15 +45,8 @@ public class ContainerProblemValve extends ErrorReportValve {
                         + " with the coordinator log"
                         : ": percent-encode txids, branch ids and resource names in the path as UTF-8 (no encoded"
                         + " '/', NUL or '%'), and keep the request line and headers under 8 KiB");
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("type", problem.type().toString());
-        body.put("title", problem.title());
-        body.put("status", problem.status().value());
-        body.put("detail", detail);
         try {
-            response.setContentType(Problems.MEDIA_TYPE);
-            response.setCharacterEncoding(StandardCharsets.UTF_8.name());
-            response.getOutputStream().write(JSON.writeValueAsBytes(body));
+            Problems.write(response, JSON, problem.status(), problem.type(), problem.title(), detail);
             response.finishResponse();
         } catch (IOException | IllegalStateException e) {
             // The client went away, or the response was already taken: nothing left to tell it.
