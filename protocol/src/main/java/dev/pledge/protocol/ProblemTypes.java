@@ -26,6 +26,8 @@ public final class ProblemTypes {
     public static final URI RESOURCE_NOT_FOUND = uri("resource-not-found");
     public static final URI RESOURCE_UNREACHABLE = uri("resource-unreachable");
     public static final URI NO_LEADER = uri("no-leader");
+    /** A heuristic action that would contradict a recorded decision (or touch an undecided transaction). */
+    public static final URI HEURISTIC_RISK = uri("heuristic-risk");
     public static final URI LIMIT_EXCEEDED = uri("limit-exceeded");
     public static final URI INTERNAL_ERROR = uri("internal-error");
 

@@ -167,6 +167,36 @@ abstract class AbstractXaAdapter implements XaResourceAdapter {
                 + result.message() + ". " + nextStep(result));
     }
 
+    @Override
+    public PhaseTwoResult forget(Xid xid) {
+        if (xid == null) {
+            throw new IllegalArgumentException(name() + ": xid is null");
+        }
+        try {
+            return bounded("forget", OPERATION_TIMEOUT_SECONDS, () -> {
+                try (XaSession session = open()) {
+                    session.xaResource().forget(xid);
+                    return PhaseTwoResult.done(false);
+                } catch (XAException e) {
+                    XAException translated = translate(e);
+                    String what = XaErrors.codeName(translated.errorCode)
+                            + (translated.getMessage() == null ? "" : ": " + translated.getMessage());
+                    if (translated.errorCode == XAException.XAER_NOTA) {
+                        return new PhaseTwoResult(Outcome.ALREADY_DONE_NOTA, false, translated.errorCode, false,
+                                describe() + ": forget of " + xid + ": " + what + ". The resource holds no heuristic"
+                                        + " outcome for this XID; nothing to forget.");
+                    }
+                    return PhaseTwoResult.retry(false, translated.errorCode, describe() + ": forget of " + xid + ": "
+                            + what + ". Nothing was changed; try again once the resource is reachable.");
+                }
+            });
+        } catch (Exception e) {
+            PhaseTwoResult failed = XaErrors.classifyFailure(e, false);
+            return failed.withMessage(describe() + ": forget of " + xid + ": " + failed.message()
+                    + ". Nothing was changed; try again once the resource is reachable.");
+        }
+    }
+
     private static boolean forget(XAResource resource, Xid xid) {
         try {
             resource.forget(xid);

@@ -35,6 +35,13 @@ public interface XaResourceAdapter {
     /** Rolls back a prepared branch from a new connection; classified like {@link #commit}. */
     PhaseTwoResult rollback(Xid xid);
 
+    /**
+     * XA {@code forget} of a branch the resource completed heuristically, from a new connection (an
+     * operator's FORGET). Never throws: DONE, ALREADY_DONE_NOTA when the resource holds nothing to
+     * forget for this XID, or RETRY when it could not be asked.
+     */
+    PhaseTwoResult forget(Xid xid);
+
     /** A cheap connect (bounded to a few seconds) for health checks. Never throws. */
     ResourceHealth ping();
 

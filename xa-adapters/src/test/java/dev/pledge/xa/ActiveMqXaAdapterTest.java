@@ -141,6 +141,9 @@ class ActiveMqXaAdapterTest {
         assertThat(commit.outcome()).isEqualTo(Outcome.ALREADY_DONE_NOTA);
         assertThat(commit.assumedCommitted()).isTrue();
         assertThat(adapter.rollback(unknown).outcome()).isEqualTo(Outcome.ALREADY_DONE_NOTA);
+        PhaseTwoResult forget = adapter.forget(unknown);
+        assertThat(forget.outcome()).isEqualTo(Outcome.ALREADY_DONE_NOTA);
+        assertThat(forget.message()).contains("orders-queue").contains("nothing to forget");
     }
 
     @Test

@@ -179,6 +179,8 @@ class H2XaAdapterTest {
 
         assertThat(adapter.commit(unknown).outcome()).isEqualTo(Outcome.ALREADY_DONE_NOTA);
         assertThat(adapter.rollback(unknown).outcome()).isEqualTo(Outcome.ALREADY_DONE_NOTA);
+        // H2's forget does nothing and reports nothing, known XID or not: DONE
+        assertThat(adapter.forget(unknown).outcome()).isEqualTo(Outcome.DONE);
     }
 
     @Test

@@ -129,6 +129,10 @@ class PostgresXaAdapterTest {
         assertThat(commit.message()).contains("orders-db").contains("XAER_NOTA").contains("assumed committed");
         assertThat(rollback.outcome()).isEqualTo(Outcome.ALREADY_DONE_NOTA);
         assertThat(rollback.assumedCommitted()).isFalse();
+        // pgjdbc keeps no heuristic outcomes: forget always answers XAER_NOTA, "nothing to forget"
+        PhaseTwoResult forget = adapter.forget(unknown);
+        assertThat(forget.outcome()).isEqualTo(Outcome.ALREADY_DONE_NOTA);
+        assertThat(forget.message()).contains("orders-db").contains("XAER_NOTA").contains("nothing to forget");
     }
 
     @Test

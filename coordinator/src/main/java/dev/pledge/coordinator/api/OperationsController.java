@@ -1,6 +1,7 @@
 package dev.pledge.coordinator.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.pledge.coordinator.admin.AdminActions;
 import dev.pledge.coordinator.txn.TransactionEngine;
 import dev.pledge.coordinator.txn.TransactionSnapshot;
 import dev.pledge.protocol.TransactionView;
@@ -10,6 +11,7 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
 
+import java.security.Principal;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -18,10 +20,12 @@ import java.util.List;
 @RestController
 public class OperationsController {
     private final TransactionEngine engine;
+    private final AdminActions admin;
     private final Clock clock;
 
-    public OperationsController(TransactionEngine engine, Clock clock) {
+    public OperationsController(TransactionEngine engine, AdminActions admin, Clock clock) {
         this.engine = engine;
+        this.admin = admin;
         this.clock = clock;
     }
 
@@ -37,8 +41,9 @@ public class OperationsController {
     }
 
     @PostMapping(path = "/api/v1/admin/transactions/{txid}/retry", produces = MediaType.APPLICATION_JSON_VALUE)
-    public TransactionView retry(@PathVariable String txid) {
+    public TransactionView retry(@PathVariable String txid, Principal operator) {
         TransactionSnapshot s = engine.retryNow(txid);
+        admin.recordAdminAction("RETRY", txid, operator.getName(), "STARTED");
         return TransactionController.toView(s);
     }
 }

@@ -65,7 +65,13 @@ public class ProblemAdvice {
 
     @ExceptionHandler(ApiException.class)
     ResponseEntity<ProblemDetail> api(ApiException e) {
-        return problem(e.status(), e.type(), e.title(), e.getMessage());
+        ProblemDetail p = Problems.of(e.status(), e.type(), e.title(), e.getMessage());
+        e.properties().forEach(p::setProperty);
+        ResponseEntity.BodyBuilder response = ResponseEntity.status(e.status()).contentType(MediaType.APPLICATION_PROBLEM_JSON);
+        if (e.status() == HttpStatus.SERVICE_UNAVAILABLE) {
+            response.header(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS);
+        }
+        return response.body(p);
     }
 
     @ExceptionHandler(HttpMessageNotReadableException.class)

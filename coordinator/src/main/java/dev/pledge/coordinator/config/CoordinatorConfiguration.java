@@ -13,6 +13,7 @@ import dev.pledge.coordinator.participant.HttpParticipantGateway;
 import dev.pledge.coordinator.security.TokenStore;
 import dev.pledge.coordinator.txn.ParticipantGateway;
 import dev.pledge.coordinator.txn.TransactionEngine;
+import dev.pledge.coordinator.admin.AdminActions;
 import dev.pledge.coordinator.recovery.OrphanScanner;
 import dev.pledge.coordinator.resources.ResourceRegistry;
 import io.micrometer.core.instrument.Gauge;
@@ -143,6 +144,12 @@ public class CoordinatorConfiguration {
             engine.start();
         }
         return engine;
+    }
+
+    @Bean
+    AdminActions adminActions(TransactionEngine engine, DecisionLog decisionLog, ResourceRegistry resources,
+                              PledgeProperties props, Clock clock) {
+        return new AdminActions(engine, decisionLog, resources, props, clock);
     }
 
     @Bean(initMethod = "start", destroyMethod = "close")

@@ -39,8 +39,27 @@ public sealed interface LogRecord {
         }
     }
 
-    /** An operator's heuristic action, written before it is executed and again with its result. */
-    record Heuristic(String txid, String branchId, String resource, String action, String operator,
-                     String reason, long atMillis, String outcome) implements LogRecord {
+    /**
+     * An operator's heuristic or admin action on one branch. A heuristic action is written twice with
+     * the same {@code id}: before it is executed ({@code outcome} null) and with its result after, so a
+     * crash in between leaves an action whose result is unknown rather than one nobody knows was tried.
+     *
+     * @param id       pairs the intent with its result; unique per action
+     * @param txid     this cluster's txid, or null for a foreign XID
+     * @param branchId the branch of {@code txid}, or null
+     * @param resource the resource manager acted on, or null for an action on the coordinator only
+     * @param xid      a foreign XID as {@code formatId:base64(gtrid):base64(bqual)}, or null for this cluster's
+     * @param action   COMMIT, ROLLBACK, FORGET (heuristic) or RETRY (admin)
+     * @param force    the operator confirmed an action against the recorded decision
+     * @param outcome  null on the intent; on the result what the resource answered (e.g. DONE,
+     *                 NOT_FOUND, HEURISTIC_MIXED) or {@code FAILED: why}
+     */
+    record Heuristic(String id, String txid, String branchId, String resource, String xid, String action,
+                     String operator, String reason, boolean force, long atMillis, String outcome) implements LogRecord {
+
+        /** True for the record written before the action ran. */
+        public boolean isIntent() {
+            return outcome == null;
+        }
     }
 }

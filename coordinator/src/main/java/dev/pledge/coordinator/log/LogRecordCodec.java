@@ -19,15 +19,19 @@ import java.util.List;
  *         EPOCH      long epoch
  *         COMMIT     str txid, long decidedAtMillis, short n, n x (str branchId, str resource, str callbackUrl)
  *         COMPLETED  int n, n x str txid
- *         HEURISTIC  str txid, str branchId, str resource, str action, str operator, str reason,
- *                    long atMillis, str outcome
+ *         HEURISTIC  version 2: str id, str txid, str branchId, str resource, str xid, str action,
+ *                    str operator, str reason, byte force (0|1), long atMillis, str outcome
+ *                    version 1: str txid, str branchId, str resource, str action, str operator,
+ *                    str reason, long atMillis, str outcome
  *         CHECKPOINT_BEGIN / CHECKPOINT_END (file log only)
  *                    long epoch (BEGIN only), int commits, int heuristics, int completedTxids
  *   str = short byte length (-1 for null) followed by that many bytes of UTF-8
  * </pre>
  * A reader accepts exactly the versions it knows and fails loudly on anything else, so a log
  * written by a newer Pledge is never half-understood by an older one. A new field or kind means a
- * new format version; decoders keep reading every older version.
+ * new format version; decoders keep reading every older version. The version is per record:
+ * version 2 changed only the HEURISTIC layout, so HEURISTIC records are written as version 2 and
+ * every other kind still as version 1 (the two versions agree on those).
  *
  * <p>Every size is bounded so that a damaged length field can never make a reader allocate
  * gigabytes, and so that one record cannot monopolise a batch.
@@ -35,6 +39,8 @@ import java.util.List;
 public final class LogRecordCodec {
 
     public static final byte FORMAT_VERSION = 1;
+    /** The version HEURISTIC records are written with (id, xid and force added). */
+    public static final byte HEURISTIC_FORMAT_VERSION = 2;
     /** Largest encoded payload; bigger records are refused at append time. */
     public static final int MAX_RECORD_BYTES = 1 << 20;
     /** Largest UTF-8 encoding of any single string field. */
@@ -101,7 +107,7 @@ public final class LogRecordCodec {
     /** Encodes with {@code headroom} unused bytes in front, so the file log can put its frame header there without a copy. */
     static byte[] encode(LogRecord record, int headroom) {
         Writer out = new Writer(headroom);
-        out.putByte(FORMAT_VERSION);
+        out.putByte(record instanceof LogRecord.Heuristic ? HEURISTIC_FORMAT_VERSION : FORMAT_VERSION);
         // Java 17: no pattern matching in switch yet
         if (record instanceof LogRecord.Epoch e) {
             out.putByte(KIND_EPOCH);
@@ -132,12 +138,15 @@ public final class LogRecordCodec {
             }
         } else if (record instanceof LogRecord.Heuristic h) {
             out.putByte(KIND_HEURISTIC);
+            out.putString("id", h.id());
             out.putString("txid", h.txid());
             out.putString("branchId", h.branchId());
             out.putString("resource", h.resource());
+            out.putString("xid", h.xid());
             out.putString("action", h.action());
             out.putString("operator", h.operator());
             out.putString("reason", h.reason());
+            out.putByte((byte) (h.force() ? 1 : 0));
             out.putLong(h.atMillis());
             out.putString("outcome", h.outcome());
         } else {
@@ -174,9 +183,9 @@ public final class LogRecordCodec {
         ByteBuffer in = ByteBuffer.wrap(bytes, offset, length);
         try {
             byte version = in.get();
-            if (version != FORMAT_VERSION) {
+            if (version != FORMAT_VERSION && version != HEURISTIC_FORMAT_VERSION) {
                 throw new LogFormatException("record format version " + version + " is not supported by this build,"
-                        + " which reads version " + FORMAT_VERSION + "; the log was written by a different Pledge"
+                        + " which reads versions " + FORMAT_VERSION + " and " + HEURISTIC_FORMAT_VERSION + "; the log was written by a different Pledge"
                         + " release: run a release that reads format " + version);
             }
             byte kind = in.get();
@@ -184,10 +193,8 @@ public final class LogRecordCodec {
                 case KIND_EPOCH -> new SegmentEntry.Decision(new LogRecord.Epoch(in.getLong()));
                 case KIND_COMMIT -> new SegmentEntry.Decision(readCommit(in));
                 case KIND_COMPLETED -> new SegmentEntry.Decision(readCompleted(in));
-                case KIND_HEURISTIC -> new SegmentEntry.Decision(new LogRecord.Heuristic(
-                        getString(in, "txid"), getString(in, "branchId"), getString(in, "resource"),
-                        getString(in, "action"), getString(in, "operator"), getString(in, "reason"),
-                        in.getLong(), getString(in, "outcome")));
+                case KIND_HEURISTIC -> new SegmentEntry.Decision(version == FORMAT_VERSION
+                        ? readHeuristicV1(in) : readHeuristic(in));
                 case KIND_CHECKPOINT_BEGIN -> new SegmentEntry.CheckpointBegin(
                         nonNegativeLong(in.getLong(), "checkpoint epoch"),
                         count(in.getInt(), MAX_CHECKPOINT_ENTRIES, "checkpoint commits"),
@@ -223,6 +230,35 @@ public final class LogRecordCodec {
                     getString(in, "callbackUrl")));
         }
         return new LogRecord.Commit(txid, branches, decidedAt);
+    }
+
+    private static LogRecord.Heuristic readHeuristic(ByteBuffer in) throws LogFormatException {
+        String id = getString(in, "id");
+        String txid = getString(in, "txid");
+        String branchId = getString(in, "branchId");
+        String resource = getString(in, "resource");
+        String xid = getString(in, "xid");
+        String action = getString(in, "action");
+        String operator = getString(in, "operator");
+        String reason = getString(in, "reason");
+        byte force = in.get();
+        if (force != 0 && force != 1) {
+            throw new LogFormatException("HEURISTIC force flag is " + force + ", not 0 or 1");
+        }
+        return new LogRecord.Heuristic(id, txid, branchId, resource, xid, action, operator, reason, force == 1,
+                in.getLong(), getString(in, "outcome"));
+    }
+
+    /** Version 1 had no id, xid or force: such a record reads as an unforced action on this cluster's XID. */
+    private static LogRecord.Heuristic readHeuristicV1(ByteBuffer in) throws LogFormatException {
+        String txid = getString(in, "txid");
+        String branchId = getString(in, "branchId");
+        String resource = getString(in, "resource");
+        String action = getString(in, "action");
+        String operator = getString(in, "operator");
+        String reason = getString(in, "reason");
+        return new LogRecord.Heuristic(null, txid, branchId, resource, null, action, operator, reason, false,
+                in.getLong(), getString(in, "outcome"));
     }
 
     private static LogRecord.Completed readCompleted(ByteBuffer in) throws LogFormatException {

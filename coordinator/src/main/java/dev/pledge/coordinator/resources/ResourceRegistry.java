@@ -13,6 +13,7 @@ import dev.pledge.xa.XidCodec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.transaction.xa.Xid;
 import java.io.Closeable;
 import java.time.Clock;
 import java.time.Instant;
@@ -25,6 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * Every resource manager from {@code pledge.resources.<name>.*}, each with its adapter and a small
@@ -80,23 +82,41 @@ public final class ResourceRegistry implements XaBridge, Closeable {
 
     @Override
     public CompletableFuture<Result> commit(String resource, String txid, String branchId) {
-        return phaseTwo(resource, txid, branchId, true);
+        return phaseTwo(resource, XidCodec.encode(txid, branchId), true);
     }
 
     @Override
     public CompletableFuture<Result> rollback(String resource, String txid, String branchId) {
-        return phaseTwo(resource, txid, branchId, false);
+        return phaseTwo(resource, XidCodec.encode(txid, branchId), false);
     }
 
-    private CompletableFuture<Result> phaseTwo(String resource, String txid, String branchId, boolean commit) {
+    /** Commits any prepared XID, this cluster's or a foreign one (an operator's heuristic action). */
+    public CompletableFuture<Result> commit(String resource, Xid xid) {
+        return phaseTwo(resource, xid, true);
+    }
+
+    /** Rolls back any prepared XID, this cluster's or a foreign one (an operator's heuristic action). */
+    public CompletableFuture<Result> rollback(String resource, Xid xid) {
+        return phaseTwo(resource, xid, false);
+    }
+
+    /** XA forget: DONE, or NOT_FOUND when the resource holds no heuristic outcome for the XID. */
+    public CompletableFuture<Result> forget(String resource, Xid xid) {
+        return call(resource, xid, adapter -> adapter.forget(xid));
+    }
+
+    private CompletableFuture<Result> phaseTwo(String resource, Xid xid, boolean commit) {
+        return call(resource, xid, adapter -> commit ? adapter.commit(xid) : adapter.rollback(xid));
+    }
+
+    private CompletableFuture<Result> call(String resource, Xid xid, Function<XaResourceAdapter, PhaseTwoResult> verb) {
         Entry e = entries.get(resource);
         if (e == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("resource '" + resource
                     + "' is not configured on this coordinator (pledge.resources." + resource + ".*)"));
         }
         return CompletableFuture.supplyAsync(() -> {
-            PhaseTwoResult r = commit ? e.adapter().commit(XidCodec.encode(txid, branchId))
-                    : e.adapter().rollback(XidCodec.encode(txid, branchId));
+            PhaseTwoResult r = verb.apply(e.adapter());
             switch (r.outcome()) {
                 case DONE:
                     return Result.DONE;
@@ -111,7 +131,7 @@ public final class ResourceRegistry implements XaBridge, Closeable {
                     return Result.HEURISTIC_MIXED;
                 default:
                     throw new IllegalStateException(r.message() == null ? "resource '" + resource
-                            + "' asked to retry" : r.message());
+                            + "' asked to retry (" + xid + ")" : r.message());
             }
         }, e.calls());
     }

@@ -320,7 +320,7 @@ public final class PhaseTwoDriver {
         finishIfDone(tx);
     }
 
-    private void finishIfDone(GlobalTransaction tx) {
+    void finishIfDone(GlobalTransaction tx) {
         TxState end;
         synchronized (tx) {
             if ((tx.state != TxState.COMMITTING && tx.state != TxState.ABORTING) || !tx.allBranchesFinished()) {
@@ -335,10 +335,12 @@ public final class PhaseTwoDriver {
                         .anyMatch(b -> b.state == BranchState.COMMITTED || b.state == BranchState.HEURISTIC_COMMIT);
                 boolean anyRolledBack = tx.branches.values().stream()
                         .anyMatch(b -> b.state == BranchState.ROLLED_BACK || b.state == BranchState.HEURISTIC_ROLLBACK);
-                end = anyCommitted && anyRolledBack ? TxState.HEURISTIC_MIXED
+                boolean anyMixed = tx.branches.values().stream().anyMatch(b -> b.state == BranchState.HEURISTIC_MIXED);
+                end = anyMixed || (anyCommitted && anyRolledBack) ? TxState.HEURISTIC_MIXED
                         : anyCommitted ? TxState.HEURISTIC_COMMIT : TxState.HEURISTIC_ROLLBACK;
-                log.error("Transaction {} ended {}: a participant reported an outcome against the decision; see"
-                        + " GET /api/v1/transactions/{} and resolve the data by hand", tx.id, end, tx.id);
+                log.error("Transaction {} ended {}: a participant, a resource or an operator's heuristic action ended a"
+                        + " branch against the decision; see GET /api/v1/transactions/{} and check the data by hand",
+                        tx.id, end, tx.id);
             }
             if (committing) {
                 Failpoints.hit(Failpoints.BEFORE_COMPLETED, tx.id);

@@ -21,7 +21,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -145,8 +147,17 @@ public final class TransactionEngine {
         seq.set(0);
         epoch = newEpoch;
         List<LogRecord.Commit> pending = decisionLog.table().pendingCommits();
+        Map<String, List<LogRecord.Heuristic>> operatorResults = new HashMap<>();
+        for (LogRecord.Heuristic h : decisionLog.table().heuristics()) {
+            if (!h.isIntent() && h.txid() != null && h.branchId() != null) {
+                operatorResults.computeIfAbsent(h.txid(), k -> new ArrayList<>()).add(h);
+            }
+        }
         for (LogRecord.Commit commit : pending) {
             GlobalTransaction tx = recovered(commit);
+            for (LogRecord.Heuristic h : operatorResults.getOrDefault(tx.id, List.of())) {
+                replayOperatorResult(tx, h);
+            }
             table.put(tx.id, tx);
         }
         started = true;
@@ -170,6 +181,44 @@ public final class TransactionEngine {
             }
         }
         return tx;
+    }
+
+    /**
+     * An operator's action whose result the log holds: the branch stays as the action left it, so a
+     * restart does not drive it again (nor undo a forced action by committing what was rolled back).
+     */
+    private static void replayOperatorResult(GlobalTransaction tx, LogRecord.Heuristic h) {
+        OperatorAction action = OperatorAction.parse(h.action()).orElse(null);
+        if (action == null || h.outcome().startsWith("FAILED")) {
+            return; // an admin action (RETRY), or one that did not reach the resource
+        }
+        XaBridge.Result result = null;
+        for (XaBridge.Result r : XaBridge.Result.values()) {
+            if (r.name().equals(h.outcome())) {
+                result = r;
+            }
+        }
+        if (result == null && action != OperatorAction.FORGET) {
+            return;
+        }
+        applyOperatorResult(tx, h.branchId(), action, result, "operator " + h.operator() + ": " + action + " -> "
+                + h.outcome() + " (" + h.reason() + "), action " + h.id() + " replayed from the decision log");
+    }
+
+    /** Sets the branch as the operator's action left it; false when the branch was not in phase 2. */
+    private static boolean applyOperatorResult(GlobalTransaction tx, String branchId, OperatorAction action,
+                                               XaBridge.Result result, String note) {
+        synchronized (tx) {
+            BranchEntry b = tx.branches.get(branchId);
+            if (b == null || b.state.isFinished() || (tx.state != TxState.COMMITTING && tx.state != TxState.ABORTING)) {
+                return false;
+            }
+            boolean committing = tx.state == TxState.COMMITTING;
+            b.state = action.branchStateAfter(committing, result);
+            b.assumedCommitted = committing && action != OperatorAction.FORGET && result == XaBridge.Result.NOT_FOUND;
+            b.lastError = note;
+            return true;
+        }
     }
 
     public long epoch() {
@@ -813,6 +862,40 @@ public final class TransactionEngine {
             return Fate.COMMITTED;
         }
         return parsed.epoch() < epoch ? Fate.ABORTED : Fate.UNKNOWN;
+    }
+
+    /** One branch as an operator's heuristic action sees it; the last three are null when the engine does not hold it. */
+    public record OperatorView(Fate fate, TxState txState, String resource, BranchState branchState) {
+    }
+
+    public OperatorView operatorView(String txid, String branchId) {
+        Fate fate = fateOf(txid);
+        GlobalTransaction tx = table.get(txid);
+        if (tx == null) {
+            return new OperatorView(fate, null, null, null);
+        }
+        synchronized (tx) {
+            BranchEntry b = tx.branches.get(branchId);
+            return new OperatorView(fate, tx.state, b == null ? null : b.resource, b == null ? null : b.state);
+        }
+    }
+
+    /**
+     * An operator's action on a branch ended with {@code result} at its resource (null for a FORGET that
+     * asked no resource): a branch in phase 2 takes the state {@link OperatorAction#branchStateAfter} gives,
+     * phase 2 stops driving it, and the transaction ends once all its branches have. Returns the
+     * transaction as it is now, or null when the engine does not hold it.
+     */
+    public TransactionSnapshot settleByOperator(String txid, String branchId, OperatorAction action,
+                                                XaBridge.Result result, String note) {
+        GlobalTransaction tx = table.get(txid);
+        if (tx == null) {
+            return null;
+        }
+        if (applyOperatorResult(tx, branchId, action, result, note)) {
+            phaseTwo.finishIfDone(tx);
+        }
+        return TransactionSnapshot.of(tx);
     }
 
     /** True while the phase-2 driver owns this branch (so a recovery scan must leave it alone). */

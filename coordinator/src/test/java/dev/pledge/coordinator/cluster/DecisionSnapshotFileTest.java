@@ -33,7 +33,8 @@ class DecisionSnapshotFileTest {
         }
         table.apply(new LogRecord.Completed(done));
         table.apply(commit("c1:4:pending-1"));
-        table.apply(new LogRecord.Heuristic("c1:4:7", "b1", "orders-db", "ROLLBACK", "alice", "gone é€中", 1L, null));
+        table.apply(new LogRecord.Heuristic("h1", "c1:4:7", "b1", "orders-db", null, "ROLLBACK", "alice", "gone é€中",
+                true, 1L, null));
         table.apply(commit("c1:4:pending-2"));
         return table;
     }

@@ -261,8 +261,8 @@ class RaftDecisionLogClusterTest {
                         DecisionLog.Durability.LAZY));
             }
             if (i % 50 == 0) {
-                appends.add(leader.append(new LogRecord.Heuristic(txid, "b1", "orders-db", "COMMIT", "alice",
-                        "snapshot test " + i, 1_700_000_000_000L, null), DecisionLog.Durability.FORCED));
+                appends.add(leader.append(new LogRecord.Heuristic("h" + i, txid, "b1", "orders-db", null,
+                        "COMMIT", "alice", "snapshot test " + i, false, 1_700_000_000_000L, null), DecisionLog.Durability.FORCED));
             }
             // before the next COMMIT: concurrent appends would share Raft entries, and the log must grow
             await(CompletableFuture.allOf(appends.toArray(CompletableFuture[]::new)));

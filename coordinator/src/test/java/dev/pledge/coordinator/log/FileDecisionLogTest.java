@@ -284,7 +284,7 @@ class FileDecisionLogTest {
         long end = writeLog(List.of(commit("c1:1:1")));
         Path segment = onlySegment(dir);
         byte[] future = LogSegment.frame(commit("c1:1:2"));
-        future[LogSegment.FRAME_HEADER_BYTES] = 2;   // format version byte of the payload
+        future[LogSegment.FRAME_HEADER_BYTES] = 9;   // format version byte of the payload: a future release's
         LogSegment.seal(future, false);
         writeAt(segment, end, future);
 
@@ -292,7 +292,7 @@ class FileDecisionLogTest {
                 .isInstanceOf(CorruptLogException.class)
                 .hasMessageContaining(segment.toString())
                 .hasMessageContaining("byte offset " + end)
-                .hasMessageContaining("record format version 2 is not supported");
+                .hasMessageContaining("record format version 9 is not supported");
     }
 
     @Test

@@ -24,12 +24,39 @@ class LogRecordCodecTest {
                 new LogRecord.Commit("c1:7:1043", List.of(), 0),
                 new LogRecord.Completed(List.of("c1:7:1042", "c1:7:1043")),
                 new LogRecord.Completed(List.of()),
-                new LogRecord.Heuristic("c1:7:9", "b2", "payments-db", "ROLLBACK", "alice", "stuck for 3 days",
-                        1_700_000_000_123L, "HEURISTIC_ROLLBACK"),
-                new LogRecord.Heuristic(null, null, null, null, null, null, -1, null));
+                new LogRecord.Heuristic("9f1c", "c1:7:9", "b2", "payments-db", null, "ROLLBACK", "alice",
+                        "stuck for 3 days", true, 1_700_000_000_123L, "HEURISTIC_ROLLBACK"),
+                new LogRecord.Heuristic(null, null, null, "orders", "4660:YXRvbWlrb3MtdHg=:Yg==", "COMMIT", "bob",
+                        "foreign", false, 5, null),
+                new LogRecord.Heuristic(null, null, null, null, null, null, null, null, false, -1, null));
         for (LogRecord record : records) {
             assertThat(roundTrip(record)).isEqualTo(record);
         }
+    }
+
+    @Test
+    void aVersion1HeuristicRecordStillReads() throws Exception {
+        // the layout before id, xid and force were added: version 1, kind 4, then 6 strings, a long, a string
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.DataOutputStream out = new java.io.DataOutputStream(bytes);
+        out.writeByte(1);
+        out.writeByte(LogRecordCodec.KIND_HEURISTIC);
+        for (String s : new String[] {"c1:7:9", "b2", "payments-db", "ROLLBACK", "alice", "stuck"}) {
+            byte[] utf8 = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            out.writeShort(utf8.length);
+            out.write(utf8);
+        }
+        out.writeLong(1_700_000_000_123L);
+        out.writeShort(-1);
+
+        assertThat(LogRecordCodec.decode(bytes.toByteArray())).isEqualTo(new LogRecord.Heuristic(null, "c1:7:9", "b2",
+                "payments-db", null, "ROLLBACK", "alice", "stuck", false, 1_700_000_000_123L, null));
+    }
+
+    @Test
+    void heuristicRecordsAreWrittenAsVersion2AndOthersStayVersion1() {
+        assertThat(LogRecordCodec.encode(LogRecords.heuristic("c1:7:1", "r"))[0]).isEqualTo((byte) 2);
+        assertThat(LogRecordCodec.encode(commit("c1:7:1"))[0]).isEqualTo((byte) 1);
     }
 
     @Test
@@ -56,7 +83,7 @@ class LogRecordCodecTest {
         assertThatThrownBy(() -> LogRecordCodec.decode(payload))
                 .isInstanceOf(LogFormatException.class)
                 .hasMessageContaining("record format version 9 is not supported")
-                .hasMessageContaining("reads version 1");
+                .hasMessageContaining("reads versions 1 and 2");
     }
 
     @Test

@@ -31,7 +31,8 @@ final class LogRecords {
     }
 
     static LogRecord.Heuristic heuristic(String txid, String reason) {
-        return new LogRecord.Heuristic(txid, "b1", "orders-db", "COMMIT", "alice", reason, 1_700_000_000_000L, null);
+        return new LogRecord.Heuristic("a-" + txid, txid, "b1", "orders-db", null, "COMMIT", "alice", reason, false,
+                1_700_000_000_000L, null);
     }
 
     /** A table built by applying records in order: what every replay must reproduce. */
@@ -71,7 +72,11 @@ final class LogRecords {
         Arbitrary<String> nullable = text().injectNull(0.2);
         Arbitrary<LogRecord> heuristic = Combinators.combine(txid().injectNull(0.1), nullable, nullable, nullable,
                         nullable, nullable, Arbitraries.longs(), nullable)
-                .as(LogRecord.Heuristic::new);
+                .as((txid, branchId, resource, action, operator, reason, at, outcome) -> Combinators.combine(nullable,
+                                nullable, Arbitraries.of(true, false))
+                        .as((id, xid, force) -> (LogRecord) new LogRecord.Heuristic(id, txid, branchId, resource, xid,
+                                action, operator, reason, force, at, outcome)))
+                .flatMap(a -> a);
         return Arbitraries.frequencyOf(
                 net.jqwik.api.Tuple.of(5, commit),
                 net.jqwik.api.Tuple.of(3, completed),

@@ -6,19 +6,15 @@ import dev.pledge.coordinator.log.LogRecord;
 import dev.pledge.testkit.ApiClient;
 import dev.pledge.testkit.EmbeddedPostgresServer;
 import dev.pledge.testkit.FakeParticipant;
-import dev.pledge.xa.XidCodec;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.postgresql.xa.PGXADataSource;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
-import javax.sql.XAConnection;
-import javax.transaction.xa.XAResource;
 import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -56,11 +52,11 @@ class XaBridgingTest {
         r.add("pledge.phase-two.max-backoff", () -> "300ms");
         r.add("pledge.recovery.scan-interval", () -> "1h");
         r.add("pledge.recovery.orphan-safety-interval", () -> "1s");
-        PG.execute("CREATE TABLE IF NOT EXISTS orders (id text PRIMARY KEY)");
+        OrdersTable.create(PG);
     }
 
     /** A data dir whose log already holds epoch 3, so this run is epoch 4 and txids of epoch 2 are "older". */
-    private static String tempDir() {
+    static String tempDir() {
         try {
             java.nio.file.Path dir = Files.createTempDirectory("pledge-bridging");
             try (FileDecisionLog log = new FileDecisionLog(dir.resolve("log"))) {
@@ -83,42 +79,6 @@ class XaBridgingTest {
         api = new ApiClient("http://127.0.0.1:" + port, TOKEN);
     }
 
-    /** Does the application's part: inserts a row inside an XA branch with our XID and prepares it. */
-    private static void prepareInsert(String txid, String branchId, String orderId) throws Exception {
-        PGXADataSource ds = new PGXADataSource();
-        ds.setUrl(PG.jdbcUrl());
-        ds.setUser(EmbeddedPostgresServer.USER);
-        XAConnection xa = ds.getXAConnection();
-        try {
-            XAResource res = xa.getXAResource();
-            var xid = XidCodec.encode(txid, branchId);
-            res.start(xid, XAResource.TMNOFLAGS);
-            try (Statement st = xa.getConnection().createStatement()) {
-                st.executeUpdate("INSERT INTO orders VALUES ('" + orderId + "')");
-            }
-            res.end(xid, XAResource.TMSUCCESS);
-            assertThat(res.prepare(xid)).isEqualTo(XAResource.XA_OK);
-        } finally {
-            xa.close(); // the application is gone: only the prepared branch is left
-        }
-    }
-
-    private static boolean rowExists(String orderId) throws Exception {
-        try (Connection c = PG.connect(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT count(*) FROM orders WHERE id = '" + orderId + "'")) {
-            rs.next();
-            return rs.getInt(1) == 1;
-        }
-    }
-
-    private static int preparedCount() throws Exception {
-        try (Connection c = PG.connect(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_prepared_xacts")) {
-            rs.next();
-            return rs.getInt(1);
-        }
-    }
-
     private String inlinePrepared(String branchId, String callbackUrl) {
         return "{\"branchId\":\"" + branchId + "\",\"resource\":\"orders\",\"state\":\"PREPARED\""
                 + (callbackUrl == null ? "" : ",\"callbackUrl\":\"" + callbackUrl + "\"") + "}";
@@ -137,15 +97,15 @@ class XaBridgingTest {
     void aDeadParticipantsPreparedBranchIsCommittedAtTheDatabase() throws Exception {
         try (FakeParticipant other = new FakeParticipant("other")) {
             String txid = api.begin(30_000);
-            prepareInsert(txid, "orders:app-1:1", "o-dead");
+            OrdersTable.prepareInsert(PG, txid, "orders:app-1:1", "o-dead");
             api.registerActive(txid, "other:1", "other-db", other.callbackUrl());
             String body = "{\"branches\":[" + inlinePrepared("orders:app-1:1", "http://127.0.0.1:1/gone") + "]}";
             assertThat(api.post("/api/v1/transactions/" + txid + "/commit", body).field("outcome")).isEqualTo("COMMITTED");
             await().atMost(Duration.ofSeconds(15)).until(() -> "COMMITTED".equals(api.state(txid)));
-            assertThat(rowExists("o-dead")).isTrue();
+            assertThat(OrdersTable.rowExists(PG, "o-dead")).isTrue();
             assertThat(other.state(txid, "other:1")).isEqualTo(FakeParticipant.Branch.COMMITTED);
             assertThat(branch(txid, "orders:app-1:1").get("attempts").asInt()).isPositive();
-            assertThat(preparedCount()).isZero();
+            assertThat(OrdersTable.preparedCount(PG)).isZero();
         }
     }
 
@@ -153,14 +113,14 @@ class XaBridgingTest {
     void aBranchWithoutCallbackIsFinishedAfterTheGracePeriod() throws Exception {
         try (FakeParticipant other = new FakeParticipant("other")) {
             String txid = api.begin(30_000);
-            prepareInsert(txid, "orders:app-2:1", "o-grace");
+            OrdersTable.prepareInsert(PG, txid, "orders:app-2:1", "o-grace");
             api.registerActive(txid, "other:1", "other-db", other.callbackUrl());
             long start = System.nanoTime();
             String body = "{\"branches\":[" + inlinePrepared("orders:app-2:1", null) + "]}";
             assertThat(api.post("/api/v1/transactions/" + txid + "/commit", body).field("outcome")).isEqualTo("COMMITTED");
             await().atMost(Duration.ofSeconds(15)).until(() -> "COMMITTED".equals(api.state(txid)));
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(500));
-            assertThat(rowExists("o-grace")).isTrue();
+            assertThat(OrdersTable.rowExists(PG, "o-grace")).isTrue();
         }
     }
 
@@ -168,13 +128,13 @@ class XaBridgingTest {
     void aBranchItsParticipantForgotIsCommittedAtTheDatabase() throws Exception {
         try (FakeParticipant forgetful = new FakeParticipant("forgetful"); FakeParticipant other = new FakeParticipant("other")) {
             String txid = api.begin(30_000);
-            prepareInsert(txid, "orders:app-3:1", "o-forgot");
+            OrdersTable.prepareInsert(PG, txid, "orders:app-3:1", "o-forgot");
             api.registerActive(txid, "other:1", "other-db", other.callbackUrl());
             // the fake participant never saw this branch, so it answers UNKNOWN_BRANCH to the commit
             String body = "{\"branches\":[" + inlinePrepared("orders:app-3:1", forgetful.callbackUrl()) + "]}";
             assertThat(api.post("/api/v1/transactions/" + txid + "/commit", body).field("outcome")).isEqualTo("COMMITTED");
             await().atMost(Duration.ofSeconds(15)).until(() -> "COMMITTED".equals(api.state(txid)));
-            assertThat(rowExists("o-forgot")).isTrue();
+            assertThat(OrdersTable.rowExists(PG, "o-forgot")).isTrue();
         }
     }
 
@@ -182,14 +142,14 @@ class XaBridgingTest {
     void anAbortRollsBackThePreparedBranchAtTheDatabase() throws Exception {
         try (FakeParticipant other = new FakeParticipant("other")) {
             String txid = api.begin(30_000);
-            prepareInsert(txid, "orders:app-4:1", "o-abort");
+            OrdersTable.prepareInsert(PG, txid, "orders:app-4:1", "o-abort");
             api.registerActive(txid, "other:1", "other-db", other.callbackUrl());
             other.voteAbort("other:1");
             String body = "{\"branches\":[" + inlinePrepared("orders:app-4:1", "http://127.0.0.1:1/gone") + "]}";
             assertThat(api.post("/api/v1/transactions/" + txid + "/commit", body).field("outcome")).isEqualTo("ABORTED");
             await().atMost(Duration.ofSeconds(15)).until(() -> "ABORTED".equals(api.state(txid)));
-            assertThat(rowExists("o-abort")).isFalse();
-            assertThat(preparedCount()).isZero();
+            assertThat(OrdersTable.rowExists(PG, "o-abort")).isFalse();
+            assertThat(OrdersTable.preparedCount(PG)).isZero();
         }
     }
 
@@ -197,9 +157,9 @@ class XaBridgingTest {
     void aBranchRolledBackBehindOurBackIsShownAsAssumedCommitted() throws Exception {
         try (FakeParticipant other = new FakeParticipant("other")) {
             String txid = api.begin(30_000);
-            prepareInsert(txid, "orders:app-5:1", "o-behind");
+            OrdersTable.prepareInsert(PG, txid, "orders:app-5:1", "o-behind");
             // someone resolves the branch by hand before the coordinator gets to it
-            PG.execute("ROLLBACK PREPARED '" + gid(txid, "orders:app-5:1") + "'");
+            PG.execute("ROLLBACK PREPARED '" + OrdersTable.gid(txid, "orders:app-5:1") + "'");
             api.registerActive(txid, "other:1", "other-db", other.callbackUrl());
             String body = "{\"branches\":[" + inlinePrepared("orders:app-5:1", "http://127.0.0.1:1/gone") + "]}";
             assertThat(api.post("/api/v1/transactions/" + txid + "/commit", body).field("outcome")).isEqualTo("COMMITTED");
@@ -207,7 +167,7 @@ class XaBridgingTest {
             JsonNode b = branch(txid, "orders:app-5:1");
             assertThat(b.get("assumedCommitted").asBoolean()).isTrue();
             assertThat(b.get("lastError").asString()).contains("XAER_NOTA");
-            assertThat(rowExists("o-behind")).isFalse();
+            assertThat(OrdersTable.rowExists(PG, "o-behind")).isFalse();
         }
     }
 
@@ -239,27 +199,27 @@ class XaBridgingTest {
     void anOrphanOfAnOlderEpochIsRolledBackOnlyAfterTwoScansApart() throws Exception {
         assertThat(api.get("/api/v1/cluster").json().get("epoch").asLong()).isEqualTo(4);
         String orphan = "xb:2:99";
-        prepareInsert(orphan, "orders:dead-app:1", "o-orphan");
+        OrdersTable.prepareInsert(PG, orphan, "orders:dead-app:1", "o-orphan");
         JsonNode first = scanEntry(scan(), orphan);
         assertThat(first.get("classification").asString()).isEqualTo("ORPHAN_ROLLBACK_PENDING");
         assertThat(first.get("action").asString()).contains("once seen again");
-        assertThat(rowExists("o-orphan")).isFalse();
-        assertThat(preparedCount()).as("first scan must not roll back (S5)").isPositive();
+        assertThat(OrdersTable.rowExists(PG, "o-orphan")).isFalse();
+        assertThat(OrdersTable.preparedCount(PG)).as("first scan must not roll back (S5)").isPositive();
         Thread.sleep(1100);
         JsonNode second = scanEntry(scan(), orphan);
         assertThat(second.get("action").asString()).startsWith("rolled back");
         assertThat(scanEntry(api.get("/api/v1/resources/orders/prepared"), orphan)).isNull();
-        assertThat(rowExists("o-orphan")).isFalse();
+        assertThat(OrdersTable.rowExists(PG, "o-orphan")).isFalse();
     }
 
     @Test
     void foreignActiveAndUnknownXidsAreNeverTouched() throws Exception {
         long epoch = api.get("/api/v1/cluster").json().get("epoch").asLong();
         String active = api.begin(30_000);
-        prepareInsert(active, "orders:live:1", "o-active");
+        OrdersTable.prepareInsert(PG, active, "orders:live:1", "o-active");
         String unknown = "xb:" + epoch + ":987654321";
-        prepareInsert(unknown, "orders:who:1", "o-unknown");
-        prepareForeign("o-foreign");
+        OrdersTable.prepareInsert(PG, unknown, "orders:who:1", "o-unknown");
+        OrdersTable.prepareForeign(PG, "o-foreign");
         scan();
         Thread.sleep(1100);
         ApiClient.Response report = scan();
@@ -275,10 +235,9 @@ class XaBridgingTest {
             assertThat(n).isGreaterThanOrEqualTo(3);
         }
         // clean up by hand what the coordinator must not touch
-        PG.execute("ROLLBACK PREPARED '" + gid(active, "orders:live:1") + "'",
-                "ROLLBACK PREPARED '" + gid(unknown, "orders:who:1") + "'",
-                "ROLLBACK PREPARED '4660_" + java.util.Base64.getEncoder().encodeToString("atomikos-tx".getBytes())
-                        + "_" + java.util.Base64.getEncoder().encodeToString("b".getBytes()) + "'");
+        PG.execute("ROLLBACK PREPARED '" + OrdersTable.gid(active, "orders:live:1") + "'",
+                "ROLLBACK PREPARED '" + OrdersTable.gid(unknown, "orders:who:1") + "'",
+                "ROLLBACK PREPARED '" + OrdersTable.gid(OrdersTable.FOREIGN_XID) + "'");
     }
 
     @Test
@@ -288,13 +247,13 @@ class XaBridgingTest {
             api.registerActive(txid, "other:1", "other-db", other.callbackUrl());
             api.registerActive(txid, "other:2", "other-db", other.callbackUrl());
             // a branch the application prepared but never reported (it died before the commit request got its list)
-            prepareInsert(txid, "orders:lost:1", "o-lost");
+            OrdersTable.prepareInsert(PG, txid, "orders:lost:1", "o-lost");
             assertThat(api.post("/api/v1/transactions/" + txid + "/commit", "{\"wait\":\"completion\"}").field("outcome"))
                     .isEqualTo("COMMITTED");
             JsonNode entry = scanEntry(scan(), txid);
             assertThat(entry.get("classification").asString()).isEqualTo("COMMIT_PENDING");
             assertThat(entry.get("action").asString()).startsWith("committed");
-            assertThat(rowExists("o-lost")).isTrue();
+            assertThat(OrdersTable.rowExists(PG, "o-lost")).isTrue();
         }
     }
 
@@ -303,34 +262,5 @@ class XaBridgingTest {
         ApiClient.Response r = api.get("/api/v1/resources/nope/prepared");
         assertThat(r.status()).isEqualTo(404);
         assertThat(r.field("type")).endsWith("/resource-not-found");
-    }
-
-    private static void prepareForeign(String orderId) throws Exception {
-        PGXADataSource ds = new PGXADataSource();
-        ds.setUrl(PG.jdbcUrl());
-        ds.setUser(EmbeddedPostgresServer.USER);
-        XAConnection xa = ds.getXAConnection();
-        try {
-            XAResource res = xa.getXAResource();
-            javax.transaction.xa.Xid xid = new javax.transaction.xa.Xid() {
-                public int getFormatId() { return 4660; }
-                public byte[] getGlobalTransactionId() { return "atomikos-tx".getBytes(); }
-                public byte[] getBranchQualifier() { return "b".getBytes(); }
-            };
-            res.start(xid, XAResource.TMNOFLAGS);
-            try (Statement st = xa.getConnection().createStatement()) {
-                st.executeUpdate("INSERT INTO orders VALUES ('" + orderId + "')");
-            }
-            res.end(xid, XAResource.TMSUCCESS);
-            res.prepare(xid);
-        } finally {
-            xa.close();
-        }
-    }
-
-    /** pgjdbc's GID for an XID: formatId_base64(gtrid)_base64(bqual). */
-    private static String gid(String txid, String branchId) {
-        java.util.Base64.Encoder b64 = java.util.Base64.getEncoder();
-        return XidCodec.FORMAT_ID + "_" + b64.encodeToString(txid.getBytes()) + "_" + b64.encodeToString(branchId.getBytes());
     }
 }

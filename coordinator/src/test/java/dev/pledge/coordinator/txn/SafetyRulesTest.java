@@ -2,7 +2,6 @@ package dev.pledge.coordinator.txn;
 
 import dev.pledge.coordinator.config.PledgeProperties;
 import dev.pledge.coordinator.log.FileDecisionLog;
-import dev.pledge.coordinator.participant.HttpParticipantGateway;
 import dev.pledge.testkit.FakeParticipant;
 import dev.pledge.protocol.BranchRegistration;
 import dev.pledge.protocol.BranchState;
@@ -12,20 +11,15 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import tools.jackson.databind.json.JsonMapper;
 
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -73,20 +67,9 @@ class SafetyRulesTest {
     /** Starts an engine on {@code dir}; the previous one must have been stopped (the log is locked). */
     private TransactionEngine startEngine(Duration appendTimeout) throws Exception {
         faulty = new FaultyDecisionLog(new FileDecisionLog(dir.resolve("log")));
-        ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(2);
-        ExecutorService io = Executors.newFixedThreadPool(4);
-        HttpParticipantGateway gateway = new HttpParticipantGateway(JsonMapper.builder().build(), null, "node-1",
-                Duration.ofSeconds(1), Duration.ofSeconds(2), io);
-        TransactionEngine engine = new TransactionEngine(props(dir, appendTimeout), faulty, gateway, XaBridge.NONE, Set.of(),
-                Clock.systemUTC(), scheduler);
-        FaultyDecisionLog log = faulty;
-        running.add(() -> {
-            scheduler.shutdownNow();
-            io.shutdownNow();
-            log.close();
-        });
-        engine.start();
-        return engine;
+        EngineHarness harness = EngineHarness.start(props(dir, appendTimeout), faulty);
+        running.add(harness);
+        return harness.engine();
     }
 
     private void stopLast() throws Exception {

@@ -1,0 +1,70 @@
+package dev.pledge.coordinator.txn;
+
+import dev.pledge.protocol.BranchState;
+
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * An operator's heuristic action on one prepared branch (API.md, {@code POST /api/v1/admin/heuristic}),
+ * and what it makes of the branch: one mapping, used both when the action runs and when a restarted
+ * coordinator replays its result from the decision log, so the two can never disagree.
+ */
+public enum OperatorAction {
+    /** XA commit of the branch at its resource. */
+    COMMIT,
+    /** XA rollback of the branch at its resource. */
+    ROLLBACK,
+    /** XA forget at the resource, and the coordinator stops driving the branch. */
+    FORGET;
+
+    /** Parses {@code COMMIT|ROLLBACK|FORGET}, any case; empty for anything else. */
+    public static Optional<OperatorAction> parse(String text) {
+        if (text == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(valueOf(text.trim().toUpperCase(Locale.ROOT)));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The branch's state once this action ended with {@code result} at its resource, for a transaction
+     * whose decision is commit ({@code committing}) or abort.
+     *
+     * <ul>
+     *   <li>The branch ended as the decision says (commit of a committing transaction, rollback of an
+     *       aborting one, or NOT_FOUND, which S6 reads as "already finished as decided"): COMMITTED or
+     *       ROLLED_BACK.</li>
+     *   <li>It ended against the decision: HEURISTIC_COMMIT or HEURISTIC_ROLLBACK, and the transaction
+     *       ends mixed.</li>
+     *   <li>FORGET, or a mixed answer from the resource: the coordinator no longer knows what the branch
+     *       did, HEURISTIC_MIXED (XA's heuristic hazard maps there too).</li>
+     * </ul>
+     */
+    public BranchState branchStateAfter(boolean committing, XaBridge.Result result) {
+        if (this == FORGET || result == XaBridge.Result.HEURISTIC_MIXED) {
+            return BranchState.HEURISTIC_MIXED;
+        }
+        boolean committedAtResource;
+        switch (result) {
+            case NOT_FOUND -> {
+                return committing ? BranchState.COMMITTED : BranchState.ROLLED_BACK;
+            }
+            case HEURISTIC_COMMIT -> committedAtResource = true;
+            case HEURISTIC_ROLLBACK -> committedAtResource = false;
+            default -> committedAtResource = this == COMMIT;
+        }
+        if (committing) {
+            return committedAtResource ? BranchState.COMMITTED : BranchState.HEURISTIC_ROLLBACK;
+        }
+        return committedAtResource ? BranchState.HEURISTIC_COMMIT : BranchState.ROLLED_BACK;
+    }
+
+    /** True when the action, done, goes against a decision to commit ({@code committing}) or to abort. */
+    public boolean contradicts(boolean committing) {
+        return this == FORGET || (this == COMMIT) != committing;
+    }
+}
