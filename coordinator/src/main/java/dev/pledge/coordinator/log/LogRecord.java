@@ -49,13 +49,19 @@ public sealed interface LogRecord {
      * @param branchId the branch of {@code txid}, or null
      * @param resource the resource manager acted on, or null for an action on the coordinator only
      * @param xid      a foreign XID as {@code formatId:base64(gtrid):base64(bqual)}, or null for this cluster's
-     * @param action   COMMIT, ROLLBACK, FORGET (heuristic) or RETRY (admin)
+     * @param action   COMMIT, ROLLBACK, FORGET (heuristic), RETRY (admin) or {@link #OBSERVED}
      * @param force    the operator confirmed an action against the recorded decision
      * @param outcome  null on the intent; on the result what the resource answered (e.g. DONE,
      *                 NOT_FOUND, HEURISTIC_MIXED) or {@code FAILED: why}
      */
     record Heuristic(String id, String txid, String branchId, String resource, String xid, String action,
                      String operator, String reason, boolean force, long atMillis, String outcome) implements LogRecord {
+
+        /**
+         * The action of a record that no operator wrote: phase 2 saw a branch end against the decision
+         * (its resource or participant decided on its own, S6). Its outcome is the branch state.
+         */
+        public static final String OBSERVED = "OBSERVED";
 
         /** True for the record written before the action ran. */
         public boolean isIntent() {

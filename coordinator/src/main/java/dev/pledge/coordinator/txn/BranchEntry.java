@@ -24,6 +24,8 @@ public final class BranchEntry {
     boolean assumedCommitted;
     /** The participant failed us: the next attempt goes straight to the resource (XA bridging). */
     boolean bridgeNext;
+    /** Its HEURISTIC_* state is in the log (an operator's action, or an OBSERVED record): never write it again. */
+    boolean heuristicRecorded;
     /** A phase-2 call for this branch is in flight; at most one at a time. */
     boolean inFlight;
 

@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ScheduledExecutorService;
@@ -82,6 +83,7 @@ public final class PhaseTwoDriver {
                 }
             }
         }
+        recordObservedHeuristics(tx);
         if (todo.isEmpty()) {
             finishIfDone(tx);
             return;
@@ -259,10 +261,40 @@ public final class PhaseTwoDriver {
             }
             return;
         }
+        recordObservedHeuristics(tx);
         if (commit && !tx.allBranchesFinished()) {
             Failpoints.hit(Failpoints.BETWEEN_BRANCH_COMMITS, tx.id);
         }
         finishIfDone(tx);
+    }
+
+    /**
+     * S6 "record the heuristic": a branch that ended against the decision because its resource or
+     * participant decided on its own is written to the log as an OBSERVED HEURISTIC record (forced,
+     * before the transaction's COMPLETED). A restart then keeps the branch as it ended instead of
+     * driving it again and reading the resource's XAER_NOTA as "committed", and the audit log shows it.
+     */
+    private void recordObservedHeuristics(GlobalTransaction tx) {
+        List<LogRecord.Heuristic> records = new ArrayList<>();
+        synchronized (tx) {
+            for (BranchEntry b : tx.branches.values()) {
+                if (b.state.name().startsWith("HEURISTIC") && !b.heuristicRecorded) {
+                    b.heuristicRecorded = true;
+                    records.add(new LogRecord.Heuristic(UUID.randomUUID().toString(), tx.id, b.branchId, b.resource,
+                            null, LogRecord.Heuristic.OBSERVED, "phase-2", b.lastError, false, clock.millis(),
+                            b.state.name()));
+                }
+            }
+        }
+        for (LogRecord.Heuristic r : records) {
+            decisionLog.appendInEpoch(r, engine.epoch()).whenComplete((v, e) -> {
+                if (e != null) {
+                    log.warn("Heuristic outcome {} of transaction {} branch {} (resource {}) was not written to the"
+                            + " decision log: {}. It is shown until the coordinator restarts; after a restart phase 2"
+                            + " asks the resource again", r.outcome(), r.txid(), r.branchId(), r.resource(), e.toString());
+                }
+            });
+        }
     }
 
     private void logRetry(GlobalTransaction tx, BranchEntry b) {
@@ -317,6 +349,7 @@ public final class PhaseTwoDriver {
                 b.state = commit ? BranchState.HEURISTIC_ROLLBACK : BranchState.ROLLED_BACK;
             }
         }
+        recordObservedHeuristics(tx);
         finishIfDone(tx);
     }
 

@@ -188,6 +188,10 @@ public final class TransactionEngine {
      * restart does not drive it again (nor undo a forced action by committing what was rolled back).
      */
     private static void replayOperatorResult(GlobalTransaction tx, LogRecord.Heuristic h) {
+        if (LogRecord.Heuristic.OBSERVED.equals(h.action())) {
+            replayObserved(tx, h);
+            return;
+        }
         OperatorAction action = OperatorAction.parse(h.action()).orElse(null);
         if (action == null || h.outcome().startsWith("FAILED")) {
             return; // an admin action (RETRY), or one that did not reach the resource
@@ -205,6 +209,24 @@ public final class TransactionEngine {
                 + h.outcome() + " (" + h.reason() + "), action " + h.id() + " replayed from the decision log");
     }
 
+    /** A branch phase 2 saw end against the decision before the restart keeps that state (S6). */
+    private static void replayObserved(GlobalTransaction tx, LogRecord.Heuristic h) {
+        BranchState state;
+        try {
+            state = BranchState.valueOf(h.outcome());
+        } catch (IllegalArgumentException e) {
+            return;
+        }
+        synchronized (tx) {
+            BranchEntry b = tx.branches.get(h.branchId());
+            if (b != null && !b.state.isFinished() && state.isFinished()) {
+                b.state = state;
+                b.lastError = h.reason();
+                b.heuristicRecorded = true;
+            }
+        }
+    }
+
     /** Sets the branch as the operator's action left it; false when the branch was not in phase 2. */
     private static boolean applyOperatorResult(GlobalTransaction tx, String branchId, OperatorAction action,
                                                XaBridge.Result result, String note) {
@@ -215,6 +237,7 @@ public final class TransactionEngine {
             }
             boolean committing = tx.state == TxState.COMMITTING;
             b.state = action.branchStateAfter(committing, result);
+            b.heuristicRecorded = true; // the action's own records say what happened
             b.assumedCommitted = committing && action != OperatorAction.FORGET && result == XaBridge.Result.NOT_FOUND;
             b.lastError = note;
             return true;

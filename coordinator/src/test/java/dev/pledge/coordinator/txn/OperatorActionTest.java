@@ -72,7 +72,7 @@ class OperatorActionTest {
                 append(log, action("a2", unknown, null));
             }
             stuck.failNextPhaseTwoCalls(0);
-            long commitCallsBefore = commitCalls(stuck, done);
+            long commitCallsBefore = settledCommitCalls(stuck, done);
             try (EngineHarness second = EngineHarness.start(SafetyRulesTest.props(dir, Duration.ofSeconds(5)),
                     new FileDecisionLog(dir.resolve("log")))) {
                 TransactionEngine engine = second.engine();
@@ -80,14 +80,55 @@ class OperatorActionTest {
                 assertThat(stuck.state(unknown, "stuck:1")).isEqualTo(FakeParticipant.Branch.COMMITTED);
 
                 await().atMost(Duration.ofSeconds(10)).until(() -> engine.view(done).state() == TxState.HEURISTIC_MIXED);
-                TransactionSnapshot.Branch rolledBack = engine.view(done).branches().stream()
-                        .filter(b -> b.branchId().equals("stuck:1")).findFirst().orElseThrow();
+                TransactionSnapshot.Branch rolledBack = branch(engine, done, "stuck:1");
                 assertThat(rolledBack.state()).isEqualTo(BranchState.HEURISTIC_ROLLBACK);
                 assertThat(rolledBack.lastError()).contains("alice").contains("a1");
                 assertThat(commitCalls(stuck, done)).as("a branch the operator rolled back is not committed after the"
                         + " restart").isEqualTo(commitCallsBefore);
             }
         }
+    }
+
+    /**
+     * S6: a branch its participant reported rolled back after the COMMIT record ends HEURISTIC_ROLLBACK, and
+     * that is written to the log. After a restart, with a second branch of the same participant still
+     * unfinished (so the transaction is still pending), the branch keeps that state: phase 2 does not send
+     * it a commit that the participant would answer COMMITTED for work it already undid.
+     */
+    @Test
+    void aHeuristicOutcomeAParticipantReportedSurvivesARestart() throws Exception {
+        try (FakeParticipant ok = new FakeParticipant("ok"); FakeParticipant stuck = new FakeParticipant("stuck")) {
+            stuck.failNextPhaseTwoCalls(Integer.MAX_VALUE);
+            String txid;
+            try (EngineHarness first = EngineHarness.start(SafetyRulesTest.props(dir, Duration.ofSeconds(5)),
+                    new FileDecisionLog(dir.resolve("log")))) {
+                TransactionEngine engine = first.engine();
+                txid = engine.begin(30_000L, null).id();
+                engine.registerBranch(txid, new BranchRegistration("ok:1", "ok-db", BranchState.ACTIVE, ok.callbackUrl()));
+                engine.registerBranch(txid, new BranchRegistration("stuck:1", "stuck-db", BranchState.ACTIVE, stuck.callbackUrl()));
+                engine.registerBranch(txid, new BranchRegistration("stuck:2", "stuck-db", BranchState.ACTIVE, stuck.callbackUrl()));
+                assertThat(engine.commit(txid, null, false).outcome()).isEqualTo(Outcome.COMMITTED);
+                engine.reportCompletion(txid, "stuck:1", BranchState.ROLLED_BACK);
+                assertThat(branch(engine, txid, "stuck:1").state()).isEqualTo(BranchState.HEURISTIC_ROLLBACK);
+                await().atMost(Duration.ofSeconds(5)).until(() -> first.log().table().heuristics().stream()
+                        .anyMatch(h -> h.branchId().equals("stuck:1") && h.outcome().equals("HEURISTIC_ROLLBACK")));
+            }
+            stuck.failNextPhaseTwoCalls(0);
+            long commitCallsBefore = settledCommitCalls(stuck, txid);
+            try (EngineHarness second = EngineHarness.start(SafetyRulesTest.props(dir, Duration.ofSeconds(5)),
+                    new FileDecisionLog(dir.resolve("log")))) {
+                TransactionEngine engine = second.engine();
+                await().atMost(Duration.ofSeconds(10)).until(() -> engine.view(txid).state() == TxState.HEURISTIC_MIXED);
+                assertThat(branch(engine, txid, "stuck:1").state()).isEqualTo(BranchState.HEURISTIC_ROLLBACK);
+                assertThat(branch(engine, txid, "stuck:2").state()).isEqualTo(BranchState.COMMITTED);
+                assertThat(commitCalls(stuck, txid)).as("only stuck:2 is committed after the restart")
+                        .isEqualTo(commitCallsBefore + 1);
+            }
+        }
+    }
+
+    private static TransactionSnapshot.Branch branch(TransactionEngine engine, String txid, String branchId) {
+        return engine.view(txid).branches().stream().filter(b -> b.branchId().equals(branchId)).findFirst().orElseThrow();
     }
 
     private static String committedWithAStuckBranch(TransactionEngine engine, FakeParticipant ok, FakeParticipant stuck) {
@@ -98,6 +139,18 @@ class OperatorActionTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> engine.view(txid).branches().stream()
                 .anyMatch(b -> b.state() == BranchState.FAILED_RETRYING));
         return txid;
+    }
+
+    /** The commit calls a participant got, once no call of a stopped engine is still on its way. */
+    private static long settledCommitCalls(FakeParticipant participant, String txid) throws InterruptedException {
+        long seen;
+        long now = commitCalls(participant, txid);
+        do {
+            seen = now;
+            Thread.sleep(300);
+            now = commitCalls(participant, txid);
+        } while (now != seen);
+        return now;
     }
 
     private static long commitCalls(FakeParticipant participant, String txid) {
