@@ -18,6 +18,8 @@ public final class BranchEntry {
     boolean prepareSent;
     /** Its participant reported it rolled back before the transaction was decided. */
     boolean reportedRolledBack;
+    /** Its participant reported it committed before the transaction was decided. */
+    boolean reportedCommitted;
     int attempts;
     String lastError;
     Instant nextAttemptAt;

@@ -517,13 +517,20 @@ public final class TransactionEngine {
         return appendCommitRecord(tx, record);
     }
 
-    /** PREPARE to every ACTIVE branch in parallel; returns null when all voted yes, else why not. */
+    /**
+     * PREPARE to every ACTIVE branch in parallel (except one its participant reported committed); returns
+     * null when all voted yes, else why not.
+     */
     private String collectVotes(GlobalTransaction tx, List<BranchEntry> branches) {
         List<BranchEntry> toPrepare = new ArrayList<>();
         List<CompletableFuture<ParticipantGateway.VoteResult>> votes = new ArrayList<>();
         synchronized (tx) {
             for (BranchEntry b : branches) {
-                if (b.state == BranchState.ACTIVE) {
+                if (b.state == BranchState.ACTIVE && b.reportedCommitted) {
+                    // already committed at its resource, which is more than a yes vote: no PREPARE, and the
+                    // decision settles it (committedBeforeDecision)
+                    b.state = BranchState.PREPARED;
+                } else if (b.state == BranchState.ACTIVE) {
                     b.prepareSent = true;
                     toPrepare.add(b);
                 }
@@ -604,9 +611,8 @@ public final class TransactionEngine {
             tx.commitRecord = null;
             tx.state = TxState.COMMITTING;
             tx.decidedAt = clock.instant();
-            // Its participant rolled it back after voting yes: the other branches commit.
-            settleReportedRollbacks(tx, BranchState.HEURISTIC_ROLLBACK, "its participant reported the branch rolled"
-                    + " back while the COMMIT record was being written: a heuristic rollback against the decision");
+            // branches their participants finished before the decision take their state now
+            settleReportedOutcomes(tx, true);
         }
         phaseTwo.submit(tx);
         return Outcome.COMMITTED;
@@ -742,7 +748,7 @@ public final class TransactionEngine {
         }
         tx.state = TxState.ABORTING;
         tx.reason = reason;
-        settleReportedRollbacks(tx, BranchState.ROLLED_BACK, null); // nothing left to roll back there
+        settleReportedOutcomes(tx, false); // nothing left to roll back (or to undo) there
         tx.decidedAt = clock.instant();
         tx.decision.complete(Outcome.ABORTED);
         log.info("Transaction {} aborts: {}", tx.id, reason);
@@ -758,6 +764,9 @@ public final class TransactionEngine {
             return; // already completed and forgotten: nothing to do, and the report is idempotent
         }
         if (outcome == BranchState.ROLLED_BACK && rolledBackBeforeDecision(found.tx, branchId)) {
+            return;
+        }
+        if (outcome == BranchState.COMMITTED && committedBeforeDecision(found.tx, branchId)) {
             return;
         }
         phaseTwo.reported(found.tx, branchId, outcome);
@@ -793,13 +802,46 @@ public final class TransactionEngine {
         }
     }
 
-    /** Gives the branches reported rolled back before the decision their state once it is made; the caller holds tx. */
-    private static void settleReportedRollbacks(GlobalTransaction tx, BranchState state, String note) {
+    /**
+     * A branch its participant committed before the decision (a participant that did not wait for phase 2,
+     * or the answer of a one-phase commit arriving as a report). Nothing is decided on that word: the branch
+     * is settled when the transaction is, COMMITTED if it commits (no commit call needed) and
+     * HEURISTIC_COMMIT if it aborts. Returns false when the transaction was already decided.
+     */
+    private boolean committedBeforeDecision(GlobalTransaction tx, String branchId) {
+        synchronized (tx) {
+            BranchEntry b = tx.branches.get(branchId);
+            if (b == null || b.state.isFinished() || (tx.state != TxState.ACTIVE && tx.state != TxState.PREPARING)) {
+                return false;
+            }
+            b.reportedCommitted = true;
+            log.warn("Transaction {}: branch {} (resource {}) was reported committed by its participant before the"
+                    + " transaction was decided; it ends COMMITTED if the transaction commits and HEURISTIC_COMMIT if"
+                    + " it aborts", tx.id, b.branchId, b.resource);
+            return true;
+        }
+    }
+
+    /**
+     * Gives the branches their participants reported finished before the decision their state once it is
+     * made ({@code committing} or aborting); the caller holds tx.
+     */
+    private static void settleReportedOutcomes(GlobalTransaction tx, boolean committing) {
         for (BranchEntry b : tx.branches.values()) {
-            if (b.reportedRolledBack && !b.state.isFinished()) {
-                b.state = state;
-                if (note != null) {
-                    b.lastError = note;
+            if (b.state.isFinished()) {
+                continue;
+            }
+            if (b.reportedRolledBack) {
+                b.state = committing ? BranchState.HEURISTIC_ROLLBACK : BranchState.ROLLED_BACK;
+                if (committing) {
+                    b.lastError = "its participant reported the branch rolled back while the COMMIT record was being"
+                            + " written: a heuristic rollback against the decision";
+                }
+            } else if (b.reportedCommitted) {
+                b.state = committing ? BranchState.COMMITTED : BranchState.HEURISTIC_COMMIT;
+                if (!committing) {
+                    b.lastError = "its participant reported the branch committed before the transaction was decided,"
+                            + " and the transaction aborted: a heuristic commit against the decision";
                 }
             }
         }

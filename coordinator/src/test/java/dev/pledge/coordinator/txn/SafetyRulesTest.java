@@ -234,6 +234,39 @@ class SafetyRulesTest {
     }
 
     @Test
+    void aBranchReportedCommittedBeforeTheDecisionEndsCommittedWhenTheTransactionCommits() throws Exception {
+        TransactionEngine engine = startEngine(Duration.ofSeconds(2));
+        String txid = beginWithTwoBranches(engine, 30_000);
+        engine.reportCompletion(txid, "a:1", BranchState.COMMITTED);
+        assertThat(engine.view(txid).state()).as("a report decides nothing").isEqualTo(TxState.ACTIVE);
+
+        assertThat(engine.commit(txid, null, false).outcome()).isEqualTo(Outcome.COMMITTED);
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> engine.view(txid).state() == TxState.COMMITTED);
+        assertThat(a.calls(txid)).as("a committed branch is neither prepared nor committed again").isEmpty();
+        assertThat(b.state(txid, "b:1")).isEqualTo(FakeParticipant.Branch.COMMITTED);
+        assertThat(faulty.table().heuristics()).as("nothing went against the decision").isEmpty();
+    }
+
+    @Test
+    void aBranchReportedCommittedBeforeAnAbortEndsAsAHeuristicCommitAndIsRecorded() throws Exception {
+        TransactionEngine engine = startEngine(Duration.ofSeconds(2));
+        String txid = beginWithTwoBranches(engine, 30_000);
+        b.voteAbort("b:1");
+        engine.reportCompletion(txid, "a:1", BranchState.COMMITTED);
+
+        assertThat(engine.commit(txid, null, false).outcome()).isEqualTo(Outcome.ABORTED);
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> engine.view(txid).state() == TxState.HEURISTIC_MIXED);
+        assertThat(engine.view(txid).branches()).filteredOn(v -> v.branchId().equals("a:1"))
+                .extracting(v -> v.state()).containsExactly(BranchState.HEURISTIC_COMMIT);
+        assertThat(a.calls(txid)).as("no rollback is sent for work its participant already committed").isEmpty();
+        await().atMost(Duration.ofSeconds(5)).until(() -> faulty.table().heuristics().stream()
+                .anyMatch(h -> h.txid().equals(txid) && h.branchId().equals("a:1")
+                        && h.outcome().equals("HEURISTIC_COMMIT")));
+    }
+
+    @Test
     void s2ABranchReportedRolledBackAfterAnUnknownCommitAppendDoesNotAbortTheTransaction() throws Exception {
         TransactionEngine engine = startEngine(Duration.ofSeconds(2));
         String txid = beginWithTwoBranches(engine, 30_000);
