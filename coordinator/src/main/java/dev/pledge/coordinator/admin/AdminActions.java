@@ -80,6 +80,7 @@ public final class AdminActions {
     private final PledgeProperties props;
     private final Clock clock;
     private final ReentrantLock oneAtATime = new ReentrantLock();
+    private final java.util.concurrent.atomic.AtomicLong heuristicActions = new java.util.concurrent.atomic.AtomicLong();
 
     public AdminActions(TransactionEngine engine, DecisionLog decisionLog, ResourceRegistry resources,
                         PledgeProperties props, Clock clock) {
@@ -88,6 +89,11 @@ public final class AdminActions {
         this.resources = resources;
         this.props = props;
         this.clock = clock;
+    }
+
+    /** Heuristic actions recorded and started since this coordinator started (a metric). */
+    public long heuristicActions() {
+        return heuristicActions.get();
     }
 
     /** The branch an action is about, resolved from the request. {@code txid} is null for a foreign XID. */
@@ -246,6 +252,7 @@ public final class AdminActions {
                                 + " log (" + notWritten.get() + "), so nothing was done at the resource. Check"
                                 + " GET /actuator/health and send the request again");
             }
+            heuristicActions.incrementAndGet();
             log.warn("Operator {} requested heuristic {} of {}{} (action {}): {}", operator, action, target.describe(),
                     force ? ", forced" : "", id, reason);
             XaBridge.Result result = null;

@@ -187,11 +187,17 @@ public class CoordinatorConfiguration {
 
     @Bean
     MeterBinder coordinatorMeters(TransactionEngine engine, DecisionLog decisionLog, OrphanScanner scanner,
-                                  Clock clock) {
+                                  AdminActions admin, Clock clock) {
         return registry -> {
         engine.phaseTwo().onRetry(resource -> registry.counter("pledge.phase2.retries", "resource", resource).increment());
         io.micrometer.core.instrument.FunctionCounter.builder("pledge.recovery.orphan_rollbacks", scanner,
                 OrphanScanner::orphanRollbacks).description("orphan branches rolled back under S5").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("pledge.heuristics.observed", engine.phaseTwo(),
+                        p -> p.observedHeuristics())
+                .description("branches that ended against the decision on their resource's or participant's word (S6)")
+                .register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("pledge.admin.heuristic_actions", admin,
+                AdminActions::heuristicActions).description("operators' heuristic actions started").register(registry);
         Gauge.builder("pledge.transactions.in_doubt.oldest_age_seconds", engine, e -> e.inDoubt().stream()
                         .filter(s -> s.decidedAt() != null).findFirst()
                         .map(s -> (double) java.time.Duration.between(s.decidedAt(), clock.instant()).toSeconds()).orElse(0.0))

@@ -52,6 +52,8 @@ public final class PhaseTwoDriver {
     private final ScheduledExecutorService scheduler;
     private final ConcurrentLinkedQueue<String> completedToLog = new ConcurrentLinkedQueue<>();
     private final ResourceLanes lanes;
+    /** Branches that ended against the decision without an operator (OBSERVED records), since start. */
+    private final java.util.concurrent.atomic.AtomicLong observedHeuristics = new java.util.concurrent.atomic.AtomicLong();
     /** Called with the resource name of every failed phase-2 attempt (a metric). */
     private volatile java.util.function.Consumer<String> retries = resource -> { };
 
@@ -71,6 +73,11 @@ public final class PhaseTwoDriver {
 
     public void onRetry(java.util.function.Consumer<String> listener) {
         this.retries = listener;
+    }
+
+    /** Branches that ended HEURISTIC_* on their resource's or participant's word since start (a metric). */
+    public long observedHeuristics() {
+        return observedHeuristics.get();
     }
 
     /** Starts phase 2 (or the rollback) of a decided transaction. */
@@ -286,6 +293,7 @@ public final class PhaseTwoDriver {
                 }
             }
         }
+        observedHeuristics.addAndGet(records.size());
         for (LogRecord.Heuristic r : records) {
             decisionLog.appendInEpoch(r, engine.epoch()).whenComplete((v, e) -> {
                 if (e != null) {

@@ -212,6 +212,8 @@ class HeuristicActionsTest {
             assertThat(api.state(txid)).isEqualTo("HEURISTIC_MIXED");
             assertThat(api.get("/api/v1/in-doubt").body()).doesNotContain(txid);
             assertThat(ok.state(txid, "ok:1")).isEqualTo(FakeParticipant.Branch.COMMITTED);
+            String metrics = api.get("/actuator/prometheus").body();
+            assertThat(metrics).containsPattern("pledge_admin_heuristic_actions_total(\\{[^}]*\\})? [1-9]");
             String audit = api.get("/api/v1/admin/audit").body();
             assertThat(audit).contains("\"action\":\"RETRY\"").contains("\"action\":\"FORGET\"");
             assertThat(audit.indexOf("FORGET")).as("newest first").isLessThan(audit.indexOf("RETRY"));

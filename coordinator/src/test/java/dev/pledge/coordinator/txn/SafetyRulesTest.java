@@ -264,6 +264,7 @@ class SafetyRulesTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> faulty.table().heuristics().stream()
                 .anyMatch(h -> h.txid().equals(txid) && h.branchId().equals("a:1")
                         && h.outcome().equals("HEURISTIC_COMMIT")));
+        assertThat(engine.phaseTwo().observedHeuristics()).as("the metric counts it").isEqualTo(1);
     }
 
     @Test
