@@ -4,22 +4,15 @@ import dev.pledge.testkit.ApiClient;
 import dev.pledge.testkit.EmbeddedPostgresServer;
 import dev.pledge.testkit.FakeParticipant;
 import dev.pledge.testkit.TcpProxy;
-import dev.pledge.xa.XidCodec;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.postgresql.xa.PGXADataSource;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
-import javax.sql.XAConnection;
-import javax.transaction.xa.XAResource;
 import java.nio.file.Files;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -42,7 +35,7 @@ class ResourceOutageTest {
     int port;
 
     @DynamicPropertySource
-    static void props(DynamicPropertyRegistry r) {
+    static void props(DynamicPropertyRegistry r) throws Exception {
         r.add("pledge.data-dir", () -> {
             try {
                 return Files.createTempDirectory("pledge-outage").toString();
@@ -60,7 +53,7 @@ class ResourceOutageTest {
         r.add("pledge.phase-two.initial-backoff", () -> "100ms");
         r.add("pledge.phase-two.max-backoff", () -> "2s");
         r.add("pledge.recovery.scan-interval", () -> "1h");
-        PG.execute("CREATE TABLE IF NOT EXISTS orders (id text PRIMARY KEY)");
+        OrdersTable.create(PG);
     }
 
     @AfterAll
@@ -74,7 +67,7 @@ class ResourceOutageTest {
         ApiClient api = new ApiClient("http://127.0.0.1:" + port, TOKEN);
         try (FakeParticipant other = new FakeParticipant("other")) {
             String txid = api.begin(30_000);
-            prepareInsert(txid, "orders:app:1", "o-outage");
+            OrdersTable.prepareInsert(PG, txid, "orders:app:1", "o-outage");
             api.registerActive(txid, "other:1", "other-db", other.callbackUrl());
             PROXY.setDown(true);
             String body = "{\"branches\":[{\"branchId\":\"orders:app:1\",\"resource\":\"orders\",\"state\":\"PREPARED\"}]}";
@@ -87,12 +80,12 @@ class ResourceOutageTest {
             assertThat(branch.get("lastError").asString()).contains("orders");
             assertThat(branch.get("nextAttemptAt")).isNotNull();
             assertThat(api.get("/api/v1/in-doubt").body()).contains(txid);
-            assertThat(rowExists("o-outage")).isFalse();
+            assertThat(OrdersTable.rowExists(PG, "o-outage")).isFalse();
 
             PROXY.setDown(false);
             await().atMost(Duration.ofSeconds(20)).until(() -> "COMMITTED".equals(api.state(txid)));
-            assertThat(rowExists("o-outage")).isTrue();
-            assertThat(preparedCount()).isZero();
+            assertThat(OrdersTable.rowExists(PG, "o-outage")).isTrue();
+            assertThat(OrdersTable.preparedCount(PG)).isZero();
             assertThat(api.get("/api/v1/in-doubt").body()).doesNotContain(txid);
         }
     }
@@ -104,40 +97,5 @@ class ResourceOutageTest {
             }
         }
         throw new AssertionError("no branch " + branchId);
-    }
-
-    private static void prepareInsert(String txid, String branchId, String orderId) throws Exception {
-        PGXADataSource ds = new PGXADataSource();
-        ds.setUrl(PG.jdbcUrl());
-        ds.setUser(EmbeddedPostgresServer.USER);
-        XAConnection xa = ds.getXAConnection();
-        try {
-            XAResource res = xa.getXAResource();
-            var xid = XidCodec.encode(txid, branchId);
-            res.start(xid, XAResource.TMNOFLAGS);
-            try (Statement st = xa.getConnection().createStatement()) {
-                st.executeUpdate("INSERT INTO orders VALUES ('" + orderId + "')");
-            }
-            res.end(xid, XAResource.TMSUCCESS);
-            res.prepare(xid);
-        } finally {
-            xa.close();
-        }
-    }
-
-    private static boolean rowExists(String id) throws Exception {
-        try (Connection c = PG.connect(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT count(*) FROM orders WHERE id = '" + id + "'")) {
-            rs.next();
-            return rs.getInt(1) == 1;
-        }
-    }
-
-    private static int preparedCount() throws Exception {
-        try (Connection c = PG.connect(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_prepared_xacts")) {
-            rs.next();
-            return rs.getInt(1);
-        }
     }
 }
