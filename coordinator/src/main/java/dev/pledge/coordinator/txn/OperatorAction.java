@@ -62,9 +62,4 @@ public enum OperatorAction {
         }
         return committedAtResource ? BranchState.HEURISTIC_COMMIT : BranchState.ROLLED_BACK;
     }
-
-    /** True when the action, done, goes against a decision to commit ({@code committing}) or to abort. */
-    public boolean contradicts(boolean committing) {
-        return this == FORGET || (this == COMMIT) != committing;
-    }
 }

@@ -43,8 +43,6 @@ class OperatorActionTest {
         assertThat(ROLLBACK.branchStateAfter(true, HEURISTIC_COMMIT)).isEqualTo(BranchState.COMMITTED);
         assertThat(COMMIT.branchStateAfter(true, HEURISTIC_MIXED)).isEqualTo(BranchState.HEURISTIC_MIXED);
         assertThat(FORGET.branchStateAfter(true, null)).isEqualTo(BranchState.HEURISTIC_MIXED);
-        assertThat(ROLLBACK.contradicts(true)).isTrue();
-        assertThat(COMMIT.contradicts(true)).isFalse();
         assertThat(OperatorAction.parse(" rollback ")).contains(ROLLBACK);
         assertThat(OperatorAction.parse("DELETE")).isEmpty();
     }
