@@ -228,7 +228,7 @@ public final class AdminActions {
         };
         if (risk == null && action == OperatorAction.FORGET && view.branchState() != null
                 && !view.branchState().isFinished()) {
-            risk = "phase 2 of transaction " + target.txid + " is still finishing " + target.describe() + " ("
+            risk = "phase 2 is still finishing " + target.describe() + " ("
                     + view.branchState() + "): forgetting it stops that, and nobody will know whether it committed";
         }
         if (risk != null && !force) {

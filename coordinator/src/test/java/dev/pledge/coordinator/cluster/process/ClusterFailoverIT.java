@@ -463,10 +463,62 @@ class ClusterFailoverIT {
         }
     }
 
-    // ------------------------------------------------------------------ 3. flaky link
+    // ------------------------------------------------------------------ 4. an operator's action across a failover
 
+    /**
+     * An operator forgets a branch that phase 2 cannot finish (forced, since the transaction has a COMMIT
+     * record); then the leader is killed. The next leader has the action from the replicated log: it keeps
+     * the branch as the operator left it (never calls its participant again), finishes the other branch,
+     * ends the transaction HEURISTIC_MIXED and shows the action in its audit log.
+     */
     @Test
     @Order(4)
+    void anOperatorsHeuristicActionIsKeptByTheNextLeaderAfterSigkill() throws Exception {
+        ProcessCluster cluster = sharedCluster();
+        int leader = cluster.awaitLeader(Duration.ofSeconds(30), 1);
+        long oldTerm = cluster.view(leader).orElseThrow().term();
+        LeaderFollowingClient api = client(cluster);
+        try (FakeParticipant a = participant("ha"); FakeParticipant b = participant("hb")) {
+            a.failNextPhaseTwoCalls(Integer.MAX_VALUE);
+            b.failNextPhaseTwoCalls(Integer.MAX_VALUE);
+            String txid = api.begin(60_000);
+            assertThat(api.registerActive(txid, "a:1", "a-db", a.callbackUrl())).isEqualTo(201);
+            assertThat(api.registerActive(txid, "b:1", "b-db", b.callbackUrl())).isEqualTo(201);
+            assertThat(api.commit(txid)).isEqualTo("COMMITTED");
+            awaitTrue("both branches retrying phase 2", Duration.ofSeconds(30),
+                    () -> !b.calls(txid).stream().filter(c -> c.kind().equals("commit")).toList().isEmpty()
+                            && !a.calls(txid).stream().filter(c -> c.kind().equals("commit")).toList().isEmpty());
+            LeaderFollowingClient.Reply forgot = api.post("/api/v1/admin/heuristic", "{\"txid\":\"" + txid
+                    + "\",\"branchId\":\"b:1\",\"action\":\"FORGET\",\"reason\":\"b-db was dropped\",\"force\":true}");
+            assertThat(forgot.status()).as(forgot.body()).isEqualTo(200);
+            assertThat(forgot.body()).contains("COORDINATOR_ONLY").contains("HEURISTIC_MIXED");
+
+            cluster.kill(leader);
+            a.failNextPhaseTwoCalls(0);
+            b.failNextPhaseTwoCalls(0);
+            int newLeader = cluster.awaitLeader(Duration.ofSeconds(60), oldTerm + 1);
+            awaitTrue("the new leader ends " + txid + " HEURISTIC_MIXED", Duration.ofSeconds(60),
+                    () -> "HEURISTIC_MIXED".equals(api.state(txid)));
+
+            String newLeaderAgent = HttpParticipantGateway.USER_AGENT_PREFIX + cluster.nodeId(newLeader);
+            assertThat(phaseTwoCalls(newLeaderAgent, 0, Long.MAX_VALUE, b)).as("calls to the forgotten branch by the"
+                    + " new leader").isEmpty();
+            assertThat(phaseTwoCalls(newLeaderAgent, 0, Long.MAX_VALUE, a)).as("the other branch is finished by the"
+                    + " new leader").isNotEmpty();
+            LeaderFollowingClient.Reply audit = api.get("/api/v1/admin/audit");
+            assertThat(audit.status()).isEqualTo(200);
+            assertThat(audit.body()).contains(txid).contains("b-db was dropped")
+                    .contains("COORDINATOR_ONLY");
+            log("heuristic FORGET of %s b:1 on leader %s (term %d), then SIGKILL: new leader %s kept it (no call to"
+                    + " b:1, a:1 finished, transaction HEURISTIC_MIXED, action in its audit log)", txid,
+                    cluster.nodeId(leader), oldTerm, cluster.nodeId(newLeader));
+        }
+    }
+
+    // ------------------------------------------------------------------ 5. flaky link
+
+    @Test
+    @Order(5)
     void linkToOneFollowerCutEveryFewSecondsDoesNotChurnLeadership() throws Exception {
         closeSharedCluster(); // three idle JVMs less on a small machine
         long t0 = System.nanoTime();
