@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * The coordinator jar running as a separate JVM, started exactly as API.md says scripts start it,
@@ -161,6 +162,42 @@ public final class CoordinatorProcess implements AutoCloseable {
      */
     public void pause() throws IOException, InterruptedException {
         signal("STOP");
+        awaitAllThreadsStopped();
+    }
+
+    /**
+     * {@code kill -STOP} returns once the signal is sent, but a thread running on another CPU goes on
+     * until the kernel interrupts it, a few milliseconds on a loaded machine: a test that takes "now" as
+     * the moment of the freeze would blame the process for work it did before it was stopped. This waits
+     * until every thread of the process shows state T in {@code /proc} (Linux; elsewhere it returns at once).
+     */
+    private void awaitAllThreadsStopped() throws IOException, InterruptedException {
+        Path tasks = Path.of("/proc", Long.toString(process.pid()), "task");
+        if (!Files.isDirectory(tasks)) {
+            return;
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!allStopped(tasks)) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new IOException("kill -STOP " + process.pid() + ": not every thread stopped within 5 s");
+            }
+            Thread.sleep(1);
+        }
+    }
+
+    private static boolean allStopped(Path tasks) throws IOException {
+        try (Stream<Path> threads = Files.list(tasks)) {
+            return threads.allMatch(task -> {
+                try {
+                    String stat = Files.readString(task.resolve("stat"), StandardCharsets.US_ASCII);
+                    // "tid (comm) S ...": the name may hold spaces and parentheses, the state follows the last ')'
+                    char state = stat.charAt(stat.lastIndexOf(')') + 2);
+                    return state == 'T' || state == 't';
+                } catch (IOException | RuntimeException e) {
+                    return true; // the thread ended meanwhile
+                }
+            });
+        }
     }
 
     /** SIGCONT: a process frozen by {@link #pause()} runs on as if no time had passed, from its point of view. */
