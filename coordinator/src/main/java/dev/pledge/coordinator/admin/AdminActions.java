@@ -115,6 +115,9 @@ public final class AdminActions {
             throw malformed("reason is required: say why this " + action + " is right (ticket, what was checked),"
                     + " it is kept in the audit log");
         }
+        if (reason.codePoints().anyMatch(cp -> cp >= Character.MIN_SURROGATE && cp <= Character.MAX_SURROGATE)) {
+            throw malformed("reason holds an unpaired UTF-16 surrogate (a broken \\uD8xx escape): send valid text");
+        }
         if (reason.length() > MAX_REASON_CHARS) {
             throw malformed("reason is " + reason.length() + " characters; at most " + MAX_REASON_CHARS
                     + " are kept: link to the ticket instead");

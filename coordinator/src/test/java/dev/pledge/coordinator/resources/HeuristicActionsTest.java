@@ -229,6 +229,9 @@ class HeuristicActionsTest {
 
         assertProblem(heuristic(target, "ROLLBACK", " ", false), 400, "/malformed-request", "reason is required");
         assertProblem(heuristic(target, "DELETE", "why not", false), 400, "/malformed-request", "COMMIT, ROLLBACK or FORGET");
+        assertProblem(heuristic(target, "ROLLBACK", "broken \\ud800 text", false), 400, "/malformed-request",
+                "unpaired");
+        assertProblem(heuristic(target, "ROLLBACK", "x".repeat(1001), false), 400, "/malformed-request", "1001");
         assertProblem(heuristic(target + ",\"xid\":{\"formatId\":1,\"gtrid\":\"YQ==\"}", "ROLLBACK", "r", false), 400,
                 "/malformed-request", "not both");
         assertProblem(heuristic("\"resource\":\"orders\",\"xid\":{\"formatId\":1,\"gtrid\":\"%%%\"}", "ROLLBACK", "r",
