@@ -7,6 +7,11 @@ public enum BranchState {
 
     /** True when phase 2 has nothing more to do for this branch. */
     public boolean isFinished() {
-        return this == READ_ONLY || this == COMMITTED || this == ROLLED_BACK || this.name().startsWith("HEURISTIC");
+        return this == READ_ONLY || this == COMMITTED || this == ROLLED_BACK || isHeuristic();
+    }
+
+    /** True for the states a branch ends in against the decision (or with an outcome nobody knows). */
+    public boolean isHeuristic() {
+        return this == HEURISTIC_COMMIT || this == HEURISTIC_ROLLBACK || this == HEURISTIC_MIXED;
     }
 }

@@ -250,7 +250,7 @@ public final class PhaseTwoDriver {
                     case HEURISTIC_ROLLBACK -> b.state = commit ? BranchState.HEURISTIC_ROLLBACK : BranchState.ROLLED_BACK;
                     default -> b.state = BranchState.HEURISTIC_MIXED;
                 }
-                if (b.state.name().startsWith("HEURISTIC")) {
+                if (b.state.isHeuristic()) {
                     b.lastError = "resource '" + b.resource + "' reported " + result + " for this branch";
                 }
             }
@@ -285,7 +285,7 @@ public final class PhaseTwoDriver {
         List<LogRecord.Heuristic> records = new ArrayList<>();
         synchronized (tx) {
             for (BranchEntry b : tx.branches.values()) {
-                if (b.state.name().startsWith("HEURISTIC") && !b.heuristicRecorded) {
+                if (b.state.isHeuristic() && !b.heuristicRecorded) {
                     b.heuristicRecorded = true;
                     records.add(new LogRecord.Heuristic(UUID.randomUUID().toString(), tx.id, b.branchId, b.resource,
                             null, LogRecord.Heuristic.OBSERVED, "phase-2", b.lastError, false, clock.millis(),
@@ -368,7 +368,7 @@ public final class PhaseTwoDriver {
                 return;
             }
             boolean committing = tx.state == TxState.COMMITTING;
-            boolean anyHeuristic = tx.branches.values().stream().anyMatch(b -> b.state.name().startsWith("HEURISTIC"));
+            boolean anyHeuristic = tx.branches.values().stream().anyMatch(b -> b.state.isHeuristic());
             if (!anyHeuristic) {
                 end = committing ? TxState.COMMITTED : TxState.ABORTED;
             } else {
