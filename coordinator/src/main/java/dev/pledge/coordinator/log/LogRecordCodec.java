@@ -193,8 +193,7 @@ public final class LogRecordCodec {
                 case KIND_EPOCH -> new SegmentEntry.Decision(new LogRecord.Epoch(in.getLong()));
                 case KIND_COMMIT -> new SegmentEntry.Decision(readCommit(in));
                 case KIND_COMPLETED -> new SegmentEntry.Decision(readCompleted(in));
-                case KIND_HEURISTIC -> new SegmentEntry.Decision(version == FORMAT_VERSION
-                        ? readHeuristicV1(in) : readHeuristic(in));
+                case KIND_HEURISTIC -> new SegmentEntry.Decision(readHeuristic(in, version));
                 case KIND_CHECKPOINT_BEGIN -> new SegmentEntry.CheckpointBegin(
                         nonNegativeLong(in.getLong(), "checkpoint epoch"),
                         count(in.getInt(), MAX_CHECKPOINT_ENTRIES, "checkpoint commits"),
@@ -232,32 +231,22 @@ public final class LogRecordCodec {
         return new LogRecord.Commit(txid, branches, decidedAt);
     }
 
-    private static LogRecord.Heuristic readHeuristic(ByteBuffer in) throws LogFormatException {
-        String id = getString(in, "id");
+    /** Version 1 had no id, xid or force: such a record reads as an unforced action on this cluster's XID. */
+    private static LogRecord.Heuristic readHeuristic(ByteBuffer in, byte version) throws LogFormatException {
+        boolean v2 = version == HEURISTIC_FORMAT_VERSION;
+        String id = v2 ? getString(in, "id") : null;
         String txid = getString(in, "txid");
         String branchId = getString(in, "branchId");
         String resource = getString(in, "resource");
-        String xid = getString(in, "xid");
+        String xid = v2 ? getString(in, "xid") : null;
         String action = getString(in, "action");
         String operator = getString(in, "operator");
         String reason = getString(in, "reason");
-        byte force = in.get();
+        byte force = v2 ? in.get() : 0;
         if (force != 0 && force != 1) {
             throw new LogFormatException("HEURISTIC force flag is " + force + ", not 0 or 1");
         }
         return new LogRecord.Heuristic(id, txid, branchId, resource, xid, action, operator, reason, force == 1,
-                in.getLong(), getString(in, "outcome"));
-    }
-
-    /** Version 1 had no id, xid or force: such a record reads as an unforced action on this cluster's XID. */
-    private static LogRecord.Heuristic readHeuristicV1(ByteBuffer in) throws LogFormatException {
-        String txid = getString(in, "txid");
-        String branchId = getString(in, "branchId");
-        String resource = getString(in, "resource");
-        String action = getString(in, "action");
-        String operator = getString(in, "operator");
-        String reason = getString(in, "reason");
-        return new LogRecord.Heuristic(null, txid, branchId, resource, null, action, operator, reason, false,
                 in.getLong(), getString(in, "outcome"));
     }
 
