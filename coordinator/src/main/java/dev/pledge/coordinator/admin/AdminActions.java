@@ -53,8 +53,6 @@ public final class AdminActions {
     /** Longer than the adapters' own bounds (connect 5 s + one XA verb 30 s). */
     private static final long RESOURCE_CALL_SECONDS = 60;
     private static final Pattern RESOURCE_NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
-    /** The outcome of a FORGET whose resource the coordinator cannot reach: only the coordinator forgot. */
-    static final String COORDINATOR_ONLY = "COORDINATOR_ONLY";
 
     /** The request body of {@code POST /api/v1/admin/heuristic}: an XID, or a txid and branch id. */
     public record HeuristicRequest(String resource, XidView xid, String txid, String branchId, String action,
@@ -258,32 +256,28 @@ public final class AdminActions {
             heuristicActions.incrementAndGet();
             log.warn("Operator {} requested heuristic {} of {}{} (action {}): {}", operator, action, target.describe(),
                     force ? ", forced" : "", id, reason);
-            XaBridge.Result result = null;
             String outcome;
             try {
-                result = run(target, action);
-                outcome = result == null ? COORDINATOR_ONLY : result.name();
+                outcome = OperatorAction.outcomeOf(run(target, action));
             } catch (ExecutionException | TimeoutException | RuntimeException e) {
-                outcome = "FAILED: " + rootMessage(e);
+                outcome = OperatorAction.failedOutcome(rootMessage(e));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                outcome = "FAILED: interrupted while waiting for resource '" + target.resource + "'";
+                outcome = OperatorAction.failedOutcome("interrupted while waiting for resource '" + target.resource + "'");
             }
-            boolean failed = outcome.startsWith("FAILED");
-            TransactionSnapshot tx = null;
-            if (target.txid != null) {
-                tx = failed ? null : engine.settleByOperator(target.txid, target.branchId, action, result, "operator "
-                        + operator + ": heuristic " + action + " -> " + outcome + " (" + reason + "), action " + id);
-            }
+            Optional<String> failure = OperatorAction.failure(outcome);
+            TransactionSnapshot tx = target.txid == null ? null : engine.settleByOperator(target.txid, target.branchId,
+                    action, outcome, "operator " + operator + ": heuristic " + action + " -> " + outcome + " (" + reason
+                            + "), action " + id);
             Instant finishedAt = clock.instant();
             LogRecord.Heuristic done = new LogRecord.Heuristic(id, target.txid, target.branchId, target.resource,
                     xidText, action.name(), operator, reason, force, finishedAt.toEpochMilli(), outcome);
             Optional<String> resultNotWritten = append(done);
             log.warn("Heuristic {} of {} by {} (action {}) ended {}", action, target.describe(), operator, id, outcome);
-            if (failed) {
+            if (failure.isPresent()) {
                 throw new ApiException(HttpStatus.SERVICE_UNAVAILABLE, ProblemTypes.RESOURCE_UNREACHABLE,
                         "Resource unreachable", "the heuristic " + action + " of " + target.describe() + " did not"
-                        + " complete: " + outcome.substring("FAILED: ".length()) + ". Nothing is known to have changed"
+                        + " complete: " + failure.get() + ". Nothing is known to have changed"
                         + " there; it is audit entry " + id + ". Check that '" + target.resource + "' is up, then send"
                         + " the request again");
             }

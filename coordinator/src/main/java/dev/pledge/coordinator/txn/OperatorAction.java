@@ -18,6 +18,43 @@ public enum OperatorAction {
     /** XA forget at the resource, and the coordinator stops driving the branch. */
     FORGET;
 
+    /** The recorded outcome of a FORGET that asked no resource: only the coordinator forgot the branch. */
+    public static final String COORDINATOR_ONLY = "COORDINATOR_ONLY";
+    /** Prefix of the recorded outcome of an action that did not complete at its resource. */
+    private static final String FAILED = "FAILED: ";
+
+    /** The outcome a result record keeps: the resource's answer, or {@link #COORDINATOR_ONLY} for none. */
+    public static String outcomeOf(XaBridge.Result result) {
+        return result == null ? COORDINATOR_ONLY : result.name();
+    }
+
+    /** The outcome a result record keeps for an action that did not complete at its resource. */
+    public static String failedOutcome(String why) {
+        return FAILED + why;
+    }
+
+    /** Why the action did not complete, or empty when the recorded outcome says it did. */
+    public static Optional<String> failure(String outcome) {
+        return outcome.startsWith(FAILED) ? Optional.of(outcome.substring(FAILED.length())) : Optional.empty();
+    }
+
+    /**
+     * The branch's state after this action ended with the recorded {@code outcome} ({@link #outcomeOf});
+     * empty when it did not complete or the outcome is not one this build wrote. The live action and the
+     * replay after a restart both go through here.
+     */
+    public Optional<BranchState> branchStateAfterOutcome(boolean committing, String outcome) {
+        if (outcome.equals(COORDINATOR_ONLY)) {
+            return this == FORGET ? Optional.of(branchStateAfter(committing, (XaBridge.Result) null)) : Optional.empty();
+        }
+        for (XaBridge.Result result : XaBridge.Result.values()) {
+            if (result.name().equals(outcome)) {
+                return Optional.of(branchStateAfter(committing, result));
+            }
+        }
+        return Optional.empty();
+    }
+
     /** Parses {@code COMMIT|ROLLBACK|FORGET}, any case; empty for anything else. */
     public static Optional<OperatorAction> parse(String text) {
         if (text == null) {

@@ -24,6 +24,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -192,21 +193,9 @@ public final class TransactionEngine {
             replayObserved(tx, h);
             return;
         }
-        OperatorAction action = OperatorAction.parse(h.action()).orElse(null);
-        if (action == null || h.outcome().startsWith("FAILED")) {
-            return; // an admin action (RETRY), or one that did not reach the resource
-        }
-        XaBridge.Result result = null;
-        for (XaBridge.Result r : XaBridge.Result.values()) {
-            if (r.name().equals(h.outcome())) {
-                result = r;
-            }
-        }
-        if (result == null && action != OperatorAction.FORGET) {
-            return;
-        }
-        applyOperatorResult(tx, h.branchId(), action, result, "operator " + h.operator() + ": " + action + " -> "
-                + h.outcome() + " (" + h.reason() + "), action " + h.id() + " replayed from the decision log");
+        OperatorAction.parse(h.action()).ifPresent(action -> // not an admin action such as RETRY
+                applyOperatorResult(tx, h.branchId(), action, h.outcome(), "operator " + h.operator() + ": " + action
+                        + " -> " + h.outcome() + " (" + h.reason() + "), action " + h.id() + " replayed from the decision log"));
     }
 
     /** A branch phase 2 saw end against the decision before the restart keeps that state (S6). */
@@ -227,18 +216,26 @@ public final class TransactionEngine {
         }
     }
 
-    /** Sets the branch as the operator's action left it; false when the branch was not in phase 2. */
+    /**
+     * Sets the branch as the operator's action left it, from the outcome its result record keeps; false
+     * when the branch was not in phase 2 or the action did not complete.
+     */
     private static boolean applyOperatorResult(GlobalTransaction tx, String branchId, OperatorAction action,
-                                               XaBridge.Result result, String note) {
+                                               String outcome, String note) {
         synchronized (tx) {
             BranchEntry b = tx.branches.get(branchId);
             if (b == null || b.state.isFinished() || (tx.state != TxState.COMMITTING && tx.state != TxState.ABORTING)) {
                 return false;
             }
             boolean committing = tx.state == TxState.COMMITTING;
-            b.state = action.branchStateAfter(committing, result);
+            Optional<BranchState> state = action.branchStateAfterOutcome(committing, outcome);
+            if (state.isEmpty()) {
+                return false; // failed: phase 2 goes on driving the branch as the decision says
+            }
+            b.state = state.get();
             b.heuristicRecorded = true; // the action's own records say what happened
-            b.assumedCommitted = committing && action != OperatorAction.FORGET && result == XaBridge.Result.NOT_FOUND;
+            b.assumedCommitted = committing && action != OperatorAction.FORGET
+                    && outcome.equals(XaBridge.Result.NOT_FOUND.name());
             b.lastError = note;
             return true;
         }
@@ -946,18 +943,18 @@ public final class TransactionEngine {
     }
 
     /**
-     * An operator's action on a branch ended with {@code result} at its resource (null for a FORGET that
-     * asked no resource): a branch in phase 2 takes the state {@link OperatorAction#branchStateAfter} gives,
-     * phase 2 stops driving it, and the transaction ends once all its branches have. Returns the
+     * An operator's action on a branch ended with the recorded {@code outcome} ({@link OperatorAction#outcomeOf}):
+     * a branch in phase 2 takes the state {@link OperatorAction#branchStateAfterOutcome} gives, the same as at a
+     * replay, phase 2 stops driving it, and the transaction ends once all its branches have. Returns the
      * transaction as it is now, or null when the engine does not hold it.
      */
-    public TransactionSnapshot settleByOperator(String txid, String branchId, OperatorAction action,
-                                                XaBridge.Result result, String note) {
+    public TransactionSnapshot settleByOperator(String txid, String branchId, OperatorAction action, String outcome,
+                                                String note) {
         GlobalTransaction tx = table.get(txid);
         if (tx == null) {
             return null;
         }
-        if (applyOperatorResult(tx, branchId, action, result, note)) {
+        if (applyOperatorResult(tx, branchId, action, outcome, note)) {
             phaseTwo.finishIfDone(tx);
         }
         return TransactionSnapshot.of(tx);

@@ -43,6 +43,11 @@ class OperatorActionTest {
         assertThat(ROLLBACK.branchStateAfter(true, HEURISTIC_COMMIT)).isEqualTo(BranchState.COMMITTED);
         assertThat(COMMIT.branchStateAfter(true, HEURISTIC_MIXED)).isEqualTo(BranchState.HEURISTIC_MIXED);
         assertThat(FORGET.branchStateAfter(true, null)).isEqualTo(BranchState.HEURISTIC_MIXED);
+        // the outcome a result record keeps decodes to the same states; a failed action leaves the branch alone
+        assertThat(COMMIT.branchStateAfterOutcome(true, OperatorAction.outcomeOf(NOT_FOUND))).contains(BranchState.COMMITTED);
+        assertThat(FORGET.branchStateAfterOutcome(true, OperatorAction.outcomeOf(null))).contains(BranchState.HEURISTIC_MIXED);
+        assertThat(ROLLBACK.branchStateAfterOutcome(true, OperatorAction.failedOutcome("resource down"))).isEmpty();
+        assertThat(OperatorAction.failure(OperatorAction.failedOutcome("resource down"))).contains("resource down");
         assertThat(OperatorAction.parse(" rollback ")).contains(ROLLBACK);
         assertThat(OperatorAction.parse("DELETE")).isEmpty();
     }
